@@ -1,0 +1,58 @@
+# Every target runs an npm script, so `npm run ...` works the same without make.
+
+## help: print this help message
+.PHONY: help
+help:
+	@echo 'Usage:'
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':' | sed -e 's/^/  /'
+
+.PHONY: confirm
+confirm:
+	@if [ -t 0 ]; then printf 'Are you sure? [y/N] ' && read ans && [ "$${ans:-N}" = y ]; \
+	else echo 'confirm: no terminal to ask; refusing (run the npm script directly)' >&2; exit 1; fi
+
+## run/api: run the API (embedded database unless DATABASE_URL is set)
+.PHONY: run/api
+run/api:
+	npm start
+
+## db/psql: connect to DATABASE_URL with psql
+.PHONY: db/psql
+db/psql:
+	npm run db:psql
+
+## db/migrations/new name=$1: create a new pair of migration files
+.PHONY: db/migrations/new
+db/migrations/new:
+	@test -n "$(name)" || { echo 'usage: make db/migrations/new name=add-something' >&2; exit 2; }
+	npm run migrate -- new $(name)
+
+## db/migrations/up: apply all up database migrations
+.PHONY: db/migrations/up
+db/migrations/up: confirm
+	npm run migrate -- up
+
+## db/migrations/down: revert the last database migration
+.PHONY: db/migrations/down
+db/migrations/down: confirm
+	npm run migrate -- down
+
+## db/migrations/status: show the applied version and pending migrations
+.PHONY: db/migrations/status
+db/migrations/status:
+	npm run migrate -- status
+
+## test: run the tests (PostgreSQL/Redis too when TEST_DATABASE_URL/TEST_REDIS_URL are set)
+.PHONY: test
+test:
+	npm test
+
+## audit: format check, lint, type-check and tests
+.PHONY: audit
+audit:
+	npm run audit
+
+## build/api: compile TypeScript to dist/ (start with node dist/main.js)
+.PHONY: build/api
+build/api:
+	npm run build

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
+import type { BackgroundTasks } from './background.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { HttpError } from './http/errors.ts';
+import { installValidation } from './http/validation.ts';
+import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+
+/** JSON bodies (signup) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES instead. */
+export const JSON_BODY_LIMIT = 100 * 1024;
+
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+export interface AppDependencies {
+  config: Config;
+  db: Database;
+  logger: FastifyBaseLogger;
+  background: BackgroundTasks;
+  lifecycle: Lifecycle;
+  readinessChecks: ReadinessCheck[];
+}
+
+/** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
+export async function buildApp(deps: AppDependencies) {
+  const { config, lifecycle } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Fastify's types omit the hop-count form that its proxy-addr accepts.
+    trustProxy: config.trustProxy as boolean | string | string[],
+    bodyLimit: JSON_BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidation(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // A request already in flight when shutdown begins must not keep its connection open afterwards.
+  app.addHook('onSend', async (_request, reply) => {
+    if (lifecycle.shuttingDown) reply.header('connection', 'close');
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if ('validation' in error && error.validation) {
+      return reply.code(400).send({ error: error.message });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      if (error instanceof HttpError) reply.headers(error.headers);
+      return reply.code(status).send({ error: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    if (error instanceof HttpError) reply.headers(error.headers);
+    return reply.code(status).send({ error: status === 503 ? error.message : 'internal server error' });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: `${request.method} ${request.url.split('?')[0]} not found` });
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        // Served over plain HTTP on a laptop; upgrading would break every request there.
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Cheershare API', version: '1.0.0', description: 'Phone OTP signup and scheduled image creatives.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(healthRoutes, {
+    isShuttingDown: () => lifecycle.shuttingDown,
+    checks: deps.readinessChecks,
+  });
+
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+
+export type Environment = 'development' | 'test' | 'production';
+export type SmsProviderName = 'console' | 'twilio';
+/** What Fastify's `trustProxy` accepts: a boolean, a hop count, or addresses/CIDRs. */
+export type TrustProxy = boolean | number | string[];
+
+export interface TwilioConfig {
+  accountSid: string;
+  authToken: string;
+  from: string;
+  apiBase: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  env: Environment;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  uploadDir: string;
+  maxUploadBytes: number;
+  appTimezone: string;
+  maxScheduleDays: number;
+  defaultCountry: string;
+  otp: {
+    length: number;
+    ttlSeconds: number;
+    maxAttempts: number;
+    resendSeconds: number;
+    perNumberPerHour: number;
+    perIpPerHour: number;
+    verifyPerIpPerHour: number;
+  };
+  trustProxy: TrustProxy;
+  tokenTtlHours: number;
+  smsProvider: SmsProviderName;
+  twilio: TwilioConfig | undefined;
+  smsMaxAttempts: number;
+  shutdownTimeoutSeconds: number;
+  appSecret: string;
+  logLevel: string;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export const DEV_APP_SECRET = 'cheershare-development-secret-do-not-use-in-production';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads `.env` (if present) under the process environment: the process environment wins. */
+export function environmentWithDotenv(processEnv: Env = process.env, path = '.env'): Env {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return processEnv;
+  }
+  const fromFile = parseEnv(text) as Env;
+  const merged: Env = { ...fromFile };
+  for (const [key, value] of Object.entries(processEnv)) {
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  return merged;
+}
+
+/** Validates the environment into a typed config; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const str = (name: string, fallback: string): string => read(name) ?? fallback;
+  const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+      throw new ConfigError(
+        name,
+        `must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got "${raw}"`,
+      );
+    }
+    return Number(raw);
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name) ?? fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+    }
+    return raw as T;
+  };
+
+  const envName = oneOf<Environment>('ENV', ['development', 'test', 'production'], 'development');
+
+  const otpLength = positiveInt('OTP_LENGTH', 6);
+  if (otpLength < 4 || otpLength > 10) throw new ConfigError('OTP_LENGTH', `must be between 4 and 10, got "${otpLength}"`);
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined) requireUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined) requireUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
+
+  const appTimezone = str('APP_TIMEZONE', 'UTC');
+  if (!isTimeZone(appTimezone)) throw new ConfigError('APP_TIMEZONE', `unknown IANA time zone "${appTimezone}"`);
+
+  const defaultCountry = str('DEFAULT_COUNTRY', 'IN').toUpperCase();
+  if (!/^[A-Z]{2}$/.test(defaultCountry))
+    throw new ConfigError('DEFAULT_COUNTRY', `must be a two-letter region code, got "${defaultCountry}"`);
+
+  const smsProvider = oneOf<SmsProviderName>('SMS_PROVIDER', ['console', 'twilio'], 'console');
+  const twilioApiBase = str('TWILIO_API_BASE', 'https://api.twilio.com');
+  requireUrl('TWILIO_API_BASE', twilioApiBase, ['http:', 'https:']);
+  let twilio: TwilioConfig | undefined;
+  if (smsProvider === 'twilio') {
+    const required = (name: string): string => {
+      const value = read(name);
+      if (value === undefined) throw new ConfigError(name, 'is required when SMS_PROVIDER=twilio');
+      return value;
+    };
+    twilio = {
+      accountSid: required('TWILIO_ACCOUNT_SID'),
+      authToken: required('TWILIO_AUTH_TOKEN'),
+      from: required('TWILIO_FROM'),
+      apiBase: twilioApiBase.replace(/\/+$/, ''),
+    };
+  }
+
+  const appSecret = read('APP_SECRET');
+  if (appSecret === undefined && envName === 'production') throw new ConfigError('APP_SECRET', 'is required when ENV=production');
+  if (appSecret !== undefined && appSecret.length < 16) throw new ConfigError('APP_SECRET', 'must be at least 16 characters');
+
+  const logLevel = str('LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  return {
+    port: positiveInt('PORT', 4000, 65535),
+    host: str('HOST', '0.0.0.0'),
+    env: envName,
+    databaseUrl,
+    dataDir: str('DATA_DIR', './data'),
+    redisUrl,
+    uploadDir: str('UPLOAD_DIR', './uploads'),
+    maxUploadBytes: positiveInt('MAX_UPLOAD_BYTES', 10 * 1024 * 1024),
+    appTimezone,
+    maxScheduleDays: positiveInt('MAX_SCHEDULE_DAYS', 365),
+    defaultCountry,
+    otp: {
+      length: otpLength,
+      ttlSeconds: positiveInt('OTP_TTL_SECONDS', 300),
+      maxAttempts: positiveInt('OTP_MAX_ATTEMPTS', 5),
+      resendSeconds: positiveInt('OTP_RESEND_SECONDS', 30),
+      perNumberPerHour: positiveInt('OTP_PER_NUMBER_PER_HOUR', 5),
+      perIpPerHour: positiveInt('OTP_PER_IP_PER_HOUR', 30),
+      verifyPerIpPerHour: positiveInt('VERIFY_PER_IP_PER_HOUR', 60),
+    },
+    trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    tokenTtlHours: positiveInt('TOKEN_TTL_HOURS', 48),
+    smsProvider,
+    twilio,
+    smsMaxAttempts: positiveInt('SMS_MAX_ATTEMPTS', 3),
+    shutdownTimeoutSeconds: positiveInt('SHUTDOWN_TIMEOUT_SECONDS', 30),
+    appSecret: appSecret ?? DEV_APP_SECRET,
+    logLevel,
+  };
+}
+
+function requireUrl(name: string, value: string, protocols: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+}
+
+function parseTrustProxy(raw: string | undefined): TrustProxy {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const addresses = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const looksLikeAddress = /^[0-9a-fA-F:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/;
+  if (addresses.length === 0 || !addresses.every((a) => looksLikeAddress.test(a))) {
+    throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or comma-separated addresses, got "${raw}"`);
+  }
+  return addresses;
+}
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import type { Database, Queryable, QueryResult } from './database.ts';
+
+function wrap(target: PGlite | Transaction): Queryable {
+  return {
+    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      const result = await target.query<Row>(sql, params as unknown[]);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await target.exec(sql);
+    },
+  };
+}
+
+/** Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as `pg`. */
+export async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir, {
+    parsers: {
+      [types.DATE]: (value: string) => value,
+      [types.INT8]: (value: string) => Number(value),
+    },
+  });
+  return {
+    kind: 'pglite',
+    ...wrap(pglite),
+    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    // PGlite is a single session already.
+    withSession: (fn) => fn(wrap(pglite)),
+    async ping() {
+      await pglite.query('SELECT 1');
+    },
+    async close() {
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { buildApp, type App } from './app.ts';
+import type { Config } from './config.ts';
+import { createDependencies, type Dependencies } from './dependencies.ts';
+
+export interface RunningServer {
+  app: App;
+  deps: Dependencies;
+  address: string;
+  /** Drains and closes everything within SHUTDOWN_TIMEOUT_SECONDS; resolves with the exit code. */
+  shutdown(signal: string): Promise<number>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const deps = await createDependencies(config, logger);
+  let app: App;
+  let address: string;
+  try {
+    app = await buildApp(deps);
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await deps.close();
+    throw error;
+  }
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  logger.info({ address, env: config.env, database: deps.db.kind }, 'server started');
+
+  const shutdown = async (signal: string): Promise<number> => {
+    deps.lifecycle.shuttingDown = true;
+    logger.info({ signal }, 'shutdown started');
+    const drained = (async () => {
+      // Stops accepting connections, closes idle keep-alive ones, answers 503 to new requests on busy
+      // ones, and resolves once the requests in flight have completed.
+      await app.close();
+      logger.info({ tasks: deps.background.pending().length }, 'completing background tasks');
+      await deps.background.drain();
+      await deps.close();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutSeconds * 1000);
+    });
+    const outcome = await Promise.race([drained.then(() => 'done' as const), budget]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      logger.error(
+        { openConnections: sockets.size, backgroundTasks: deps.background.pending() },
+        `shutdown budget of ${config.shutdownTimeoutSeconds}s exceeded: abandoning open connections and background tasks`,
+      );
+      return 1;
+    }
+    logger.info('server stopped');
+    return 0;
+  };
+
+  return { app, deps, address, shutdown };
+}
+
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** First SIGTERM/SIGINT: graceful shutdown, then exit. A second one: exit at once. */
+export function exitOnSignals(running: RunningServer, logger: Logger): void {
+  let stopping = false;
+  for (const signal of Object.keys(SIGNAL_NUMBERS) as (keyof typeof SIGNAL_NUMBERS)[]) {
+    process.on(signal, () => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(128 + SIGNAL_NUMBERS[signal]);
+      }
+      stopping = true;
+      void running.shutdown(signal).then(
+        (code) => process.exit(code),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

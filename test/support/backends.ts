@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Database } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/db/open.ts';
+
+/**
+ * The database backends every database test runs on: embedded PGlite always, and PostgreSQL when
+ * TEST_DATABASE_URL is set. Under CI=true a missing TEST_DATABASE_URL is an error, not a skip.
+ */
+export interface DatabaseBackend {
+  name: 'pglite' | 'postgres';
+  /** A fresh, empty database of this kind. */
+  create(): Promise<TestDatabase>;
+}
+
+export interface TestDatabase {
+  /** The environment variables that point the app at this database. */
+  env: { DATABASE_URL?: string; DATA_DIR?: string };
+  open(): Promise<Database>;
+  drop(): Promise<void>;
+}
+
+const ci = process.env.CI === 'true';
+
+function requiredInCi(variable: string): string | undefined {
+  const value = process.env[variable];
+  if (!value && ci) throw new Error(`${variable} must be set when CI=true: a skipped suite is a failure there`);
+  return value || undefined;
+}
+
+export const TEST_DATABASE_URL = requiredInCi('TEST_DATABASE_URL');
+export const TEST_REDIS_URL = requiredInCi('TEST_REDIS_URL');
+
+export function tempDir(prefix = 'cheershare-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+const pgliteBackend: DatabaseBackend = {
+  name: 'pglite',
+  async create() {
+    const dataDir = tempDir('cheershare-pglite-');
+    return {
+      env: { DATA_DIR: dataDir },
+      open: () => openDatabase({ databaseUrl: undefined, dataDir }),
+      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  },
+};
+
+function postgresBackend(adminUrl: string): DatabaseBackend {
+  return {
+    name: 'postgres',
+    async create() {
+      const name = `cheershare_test_${randomBytes(6).toString('hex')}`;
+      await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const databaseUrl = url.toString();
+      return {
+        env: { DATABASE_URL: databaseUrl },
+        open: () => openDatabase({ databaseUrl, dataDir: '' }),
+        drop: () => withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
+      };
+    },
+  };
+}
+
+async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export const databaseBackends: DatabaseBackend[] = [
+  pgliteBackend,
+  ...(TEST_DATABASE_URL ? [postgresBackend(TEST_DATABASE_URL)] : []),
+];
