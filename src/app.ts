@@ -41,6 +41,8 @@ export async function buildApp(deps: AppDependencies) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);
+  app.decorateRequest('user', null);
+  app.decorateRequest('token', null);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
