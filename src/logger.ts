@@ -28,5 +28,8 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'env'>, destinati
       transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
     });
   }
-  return pino(options);
+  // Synchronous writes: the last lines ("server stopped") are out before process.exit, and a closed
+  // stdout (EPIPE) just drops lines. An asynchronous destination flushes at exit in a loop that
+  // never ends on EPIPE, so a server whose log reader has gone could not be stopped by a signal.
+  return pino(options, pino.destination({ dest: 1, sync: true }));
 }
