@@ -1,6 +1,4 @@
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
-import { createLogger } from './logger.ts';
-import { exitOnSignals, startServer } from './server.ts';
 
 let config: Config;
 try {
@@ -10,6 +8,11 @@ try {
   console.error(`configuration error: ${error.message}`);
   process.exit(1);
 }
+
+// Loaded once the configuration is known to be good, so a bad variable is reported without first
+// loading the HTTP stack.
+const { createLogger } = await import('./logger.ts');
+const { exitOnSignals, startServer } = await import('./server.ts');
 
 const logger = createLogger(config);
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
