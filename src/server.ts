@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './app.ts';
 import type { Config } from './config.ts';
@@ -23,10 +23,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await deps.close();
     throw error;
   }
-  const sockets = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  // What a shutdown that runs out of time abandons: requests whose response has not been sent.
+  const inFlight = new Set<IncomingMessage>();
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    inFlight.add(request);
+    response.once('close', () => inFlight.delete(request));
   });
   logger.info({ address, env: config.env, database: deps.db.kind }, 'server started');
 
@@ -49,8 +50,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     clearTimeout(timer);
     if (outcome === 'timeout') {
       logger.error(
-        { openConnections: sockets.size, backgroundTasks: deps.background.pending() },
-        `shutdown budget of ${config.shutdownTimeoutSeconds}s exceeded: abandoning open connections and background tasks`,
+        {
+          requestsInFlight: [...inFlight].map((request) => `${request.method} ${request.url?.split('?')[0]}`),
+          backgroundTasks: deps.background.pending(),
+        },
+        `shutdown budget of ${config.shutdownTimeoutSeconds}s exceeded: abandoning requests in flight and background tasks`,
       );
       return 1;
     }
