@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// tsx as a loader in the one process (no tsx CLI parent relaying signals): signals and exit codes
+// are the server's own, and each start costs one Node.js process instead of two.
+const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
 export interface LogLine {
   level: number;
@@ -37,10 +40,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface RunOptions {
+  /** Relative to the repository root; `src/main.ts` by default. */
+  script?: string;
+  args?: string[];
+  /** The working directory (where `.env` is read); the repository root by default. */
+  cwd?: string;
+}
+
 /** Runs `src/main.ts` (or `script`) as a child process with `env`, without waiting for readiness. */
-export function runProcess(env: Record<string, string>, script = 'src/main.ts'): Omit<ServerProcess, 'port' | 'url'> {
-  const proc = spawn(process.execPath, [TSX, script], {
-    cwd: ROOT,
+export function runProcess(
+  env: Record<string, string>,
+  { script = 'src/main.ts', args = [], cwd = ROOT }: RunOptions = {},
+): Omit<ServerProcess, 'port' | 'url'> {
+  const proc = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
