@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseEnv } from 'node:util';
+import { isSupportedCountry } from 'libphonenumber-js';
 
 export type Environment = 'development' | 'test' | 'production';
 export type SmsProviderName = 'console' | 'twilio';
@@ -59,6 +61,8 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+// setTimeout cannot wait longer than 2^31-1 ms; a longer shutdown budget would fire at once.
+const MAX_TIMER_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
 
 /** Reads `.env` (if present) under the process environment: the process environment wins. */
 export function environmentWithDotenv(processEnv: Env = process.env, path = '.env'): Env {
@@ -116,8 +120,8 @@ export function loadConfig(env: Env): Config {
   if (!isTimeZone(appTimezone)) throw new ConfigError('APP_TIMEZONE', `unknown IANA time zone "${appTimezone}"`);
 
   const defaultCountry = str('DEFAULT_COUNTRY', 'IN').toUpperCase();
-  if (!/^[A-Z]{2}$/.test(defaultCountry))
-    throw new ConfigError('DEFAULT_COUNTRY', `must be a two-letter region code, got "${defaultCountry}"`);
+  if (!isSupportedCountry(defaultCountry))
+    throw new ConfigError('DEFAULT_COUNTRY', `must be a two-letter region code with phone numbers, got "${defaultCountry}"`);
 
   const smsProvider = oneOf<SmsProviderName>('SMS_PROVIDER', ['console', 'twilio'], 'console');
   const twilioApiBase = str('TWILIO_API_BASE', 'https://api.twilio.com');
@@ -138,16 +142,20 @@ export function loadConfig(env: Env): Config {
   }
 
   const appSecret = read('APP_SECRET');
-  if (appSecret === undefined && envName === 'production') throw new ConfigError('APP_SECRET', 'is required when ENV=production');
+  if (envName === 'production' && (appSecret === undefined || appSecret === DEV_APP_SECRET))
+    throw new ConfigError('APP_SECRET', 'is required when ENV=production (and must not be the development default)');
   if (appSecret !== undefined && appSecret.length < 16) throw new ConfigError('APP_SECRET', 'must be at least 16 characters');
 
   const logLevel = str('LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
+  const host = str('HOST', '0.0.0.0');
+  if (!isIP(host) && !isHostname(host)) throw new ConfigError('HOST', `must be an IP address or a host name, got "${host}"`);
+
   return {
     port: positiveInt('PORT', 4000, 65535),
-    host: str('HOST', '0.0.0.0'),
+    host,
     env: envName,
     databaseUrl,
     dataDir: str('DATA_DIR', './data'),
@@ -171,7 +179,7 @@ export function loadConfig(env: Env): Config {
     smsProvider,
     twilio,
     smsMaxAttempts: positiveInt('SMS_MAX_ATTEMPTS', 3),
-    shutdownTimeoutSeconds: positiveInt('SHUTDOWN_TIMEOUT_SECONDS', 30),
+    shutdownTimeoutSeconds: positiveInt('SHUTDOWN_TIMEOUT_SECONDS', 30, MAX_TIMER_SECONDS),
     appSecret: appSecret ?? DEV_APP_SECRET,
     logLevel,
   };
@@ -197,11 +205,25 @@ function parseTrustProxy(raw: string | undefined): TrustProxy {
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean);
-  const looksLikeAddress = /^[0-9a-fA-F:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/;
-  if (addresses.length === 0 || !addresses.every((a) => looksLikeAddress.test(a))) {
+  if (addresses.length === 0 || !addresses.every(isProxyAddress)) {
     throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or comma-separated addresses, got "${raw}"`);
   }
   return addresses;
+}
+
+/** What proxy-addr (behind Fastify's trustProxy) compiles: an address, a CIDR range, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4; // a netmask: 10.0.0.0/255.0.0.0
+}
+
+function isHostname(host: string): boolean {
+  return host.length <= 253 && host.split('.').every((label) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(label));
 }
 
 export function isTimeZone(zone: string): boolean {
