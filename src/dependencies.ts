@@ -58,6 +58,9 @@ export async function createDependencies(
     maxAttempts: config.otp.maxAttempts,
   });
   const rateLimiter = redis ? new RedisRateLimiter(redis, now) : new MemoryRateLimiter(now);
+  if (!redis && config.env === 'production') {
+    logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
+  }
   const sms = new SmsSender(createSmsProvider(config, logger), background, logger, {
     maxAttempts: config.smsMaxAttempts,
     baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
