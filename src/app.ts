@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
 import type { BackgroundTasks } from './background.ts';
-import type { Config } from './config.ts';
+import type { Config, TrustProxy } from './config.ts';
 import type { Database } from './db/database.ts';
 import { HttpError } from './http/errors.ts';
 import { installValidation } from './http/validation.ts';
@@ -40,8 +40,7 @@ export async function buildApp(deps: AppDependencies) {
   const { config, lifecycle } = deps;
   const app = Fastify({
     loggerInstance: deps.logger,
-    // Fastify's types omit the hop-count form that its proxy-addr accepts.
-    trustProxy: config.trustProxy as boolean | string | string[],
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: () => randomUUID(),
     onProtoPoisoning: 'error',
@@ -113,3 +112,13 @@ export async function buildApp(deps: AppDependencies) {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy`. Fastify 5 takes a bare hop count but then trusts no proxy
+ * at all (every client would be the load balancer, sharing one per-IP limit); TRUST_PROXY=N means
+ * N proxies in front, so trust the N nearest addresses, as proxy-addr always has.
+ */
+export function trustProxyOption(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy !== 'number') return trustProxy;
+  return (_address, hop) => hop < trustProxy;
+}

@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, DEV_APP_SECRET, environmentWithDotenv, loadConfig, type Config, type Env } from '../src/config.ts';
+import { tempDir } from './support/backends.ts';
+import { runProcess } from './support/server-process.ts';
+
+const DEFAULTS: Config = {
+  port: 4000,
+  host: '0.0.0.0',
+  env: 'development',
+  databaseUrl: undefined,
+  dataDir: './data',
+  redisUrl: undefined,
+  uploadDir: './uploads',
+  maxUploadBytes: 10_485_760,
+  appTimezone: 'UTC',
+  maxScheduleDays: 365,
+  defaultCountry: 'IN',
+  otp: {
+    length: 6,
+    ttlSeconds: 300,
+    maxAttempts: 5,
+    resendSeconds: 30,
+    perNumberPerHour: 5,
+    perIpPerHour: 30,
+    verifyPerIpPerHour: 60,
+  },
+  trustProxy: false,
+  tokenTtlHours: 48,
+  smsProvider: 'console',
+  twilio: undefined,
+  smsMaxAttempts: 3,
+  shutdownTimeoutSeconds: 30,
+  appSecret: DEV_APP_SECRET,
+  logLevel: 'info',
+};
+
+/** Every variable of the spec's table. */
+const VARIABLES = [
+  'PORT',
+  'HOST',
+  'ENV',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'REDIS_URL',
+  'UPLOAD_DIR',
+  'MAX_UPLOAD_BYTES',
+  'APP_TIMEZONE',
+  'MAX_SCHEDULE_DAYS',
+  'DEFAULT_COUNTRY',
+  'OTP_LENGTH',
+  'OTP_TTL_SECONDS',
+  'OTP_MAX_ATTEMPTS',
+  'OTP_RESEND_SECONDS',
+  'OTP_PER_NUMBER_PER_HOUR',
+  'OTP_PER_IP_PER_HOUR',
+  'VERIFY_PER_IP_PER_HOUR',
+  'TRUST_PROXY',
+  'TOKEN_TTL_HOURS',
+  'SMS_PROVIDER',
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_AUTH_TOKEN',
+  'TWILIO_FROM',
+  'TWILIO_API_BASE',
+  'SMS_MAX_ATTEMPTS',
+  'SHUTDOWN_TIMEOUT_SECONDS',
+  'APP_SECRET',
+  'LOG_LEVEL',
+];
+
+const POSITIVE_INTEGERS = [
+  'PORT',
+  'MAX_UPLOAD_BYTES',
+  'MAX_SCHEDULE_DAYS',
+  'OTP_LENGTH',
+  'OTP_TTL_SECONDS',
+  'OTP_MAX_ATTEMPTS',
+  'OTP_RESEND_SECONDS',
+  'OTP_PER_NUMBER_PER_HOUR',
+  'OTP_PER_IP_PER_HOUR',
+  'VERIFY_PER_IP_PER_HOUR',
+  'TOKEN_TTL_HOURS',
+  'SMS_MAX_ATTEMPTS',
+  'SHUTDOWN_TIMEOUT_SECONDS',
+];
+
+const TWILIO = {
+  SMS_PROVIDER: 'twilio',
+  TWILIO_ACCOUNT_SID: 'AC123',
+  TWILIO_AUTH_TOKEN: 'token-456',
+  TWILIO_FROM: '+15005550006',
+};
+
+/** The variable a ConfigError names, or undefined when the environment is accepted. */
+function refusedVariable(env: Env): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    assert.ok(error.message.startsWith(`${error.variable}: `), error.message);
+    return error.variable;
+  }
+}
+
+describe('loadConfig', () => {
+  test('with nothing set, every variable takes the default of the spec', () => {
+    assert.deepEqual(loadConfig({}), DEFAULTS);
+  });
+
+  test('an empty (or blank) value counts as unset', () => {
+    const empty = Object.fromEntries(VARIABLES.map((name, i) => [name, i % 2 ? '' : '  ']));
+    assert.deepEqual(loadConfig(empty), DEFAULTS);
+  });
+
+  test('values are read and typed', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      ENV: 'production',
+      DATABASE_URL: 'postgres://app:pw@db.internal:5432/cheershare',
+      DATA_DIR: '/var/lib/cheershare',
+      REDIS_URL: 'rediss://cache.internal:6380/2',
+      UPLOAD_DIR: '/srv/uploads',
+      MAX_UPLOAD_BYTES: '2048',
+      APP_TIMEZONE: 'Asia/Kolkata',
+      MAX_SCHEDULE_DAYS: '30',
+      DEFAULT_COUNTRY: 'us',
+      OTP_LENGTH: '8',
+      OTP_TTL_SECONDS: '60',
+      OTP_MAX_ATTEMPTS: '3',
+      OTP_RESEND_SECONDS: '10',
+      OTP_PER_NUMBER_PER_HOUR: '4',
+      OTP_PER_IP_PER_HOUR: '20',
+      VERIFY_PER_IP_PER_HOUR: '40',
+      TRUST_PROXY: 'true',
+      TOKEN_TTL_HOURS: '24',
+      ...TWILIO,
+      TWILIO_API_BASE: 'http://127.0.0.1:9999/',
+      SMS_MAX_ATTEMPTS: '5',
+      SHUTDOWN_TIMEOUT_SECONDS: '10',
+      APP_SECRET: 'a-production-secret-of-some-length',
+      LOG_LEVEL: 'warn',
+    });
+    assert.deepEqual(config, {
+      port: 8080,
+      host: '127.0.0.1',
+      env: 'production',
+      databaseUrl: 'postgres://app:pw@db.internal:5432/cheershare',
+      dataDir: '/var/lib/cheershare',
+      redisUrl: 'rediss://cache.internal:6380/2',
+      uploadDir: '/srv/uploads',
+      maxUploadBytes: 2048,
+      appTimezone: 'Asia/Kolkata',
+      maxScheduleDays: 30,
+      defaultCountry: 'US',
+      otp: {
+        length: 8,
+        ttlSeconds: 60,
+        maxAttempts: 3,
+        resendSeconds: 10,
+        perNumberPerHour: 4,
+        perIpPerHour: 20,
+        verifyPerIpPerHour: 40,
+      },
+      trustProxy: true,
+      tokenTtlHours: 24,
+      smsProvider: 'twilio',
+      twilio: { accountSid: 'AC123', authToken: 'token-456', from: '+15005550006', apiBase: 'http://127.0.0.1:9999' },
+      smsMaxAttempts: 5,
+      shutdownTimeoutSeconds: 10,
+      appSecret: 'a-production-secret-of-some-length',
+      logLevel: 'warn',
+    } satisfies Config);
+  });
+
+  test('numbers must be positive integers', () => {
+    for (const name of POSITIVE_INTEGERS) {
+      for (const bad of ['0', '-1', '1.5', '1e3', 'ten', '12abc', '0x10']) {
+        assert.equal(refusedVariable({ [name]: bad }), name, `${name}=${bad}`);
+      }
+    }
+    assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
+    assert.equal(refusedVariable({ PORT: '65536' }), 'PORT');
+    assert.equal(refusedVariable({ MAX_UPLOAD_BYTES: '9'.repeat(20) }), 'MAX_UPLOAD_BYTES');
+  });
+
+  test('OTP_LENGTH is 4 to 10', () => {
+    assert.equal(loadConfig({ OTP_LENGTH: '4' }).otp.length, 4);
+    assert.equal(loadConfig({ OTP_LENGTH: '10' }).otp.length, 10);
+    assert.equal(refusedVariable({ OTP_LENGTH: '3' }), 'OTP_LENGTH');
+    assert.equal(refusedVariable({ OTP_LENGTH: '11' }), 'OTP_LENGTH');
+  });
+
+  test('SHUTDOWN_TIMEOUT_SECONDS must fit a timer (a longer one would fire at once)', () => {
+    assert.equal(loadConfig({ SHUTDOWN_TIMEOUT_SECONDS: '2147482' }).shutdownTimeoutSeconds, 2_147_482);
+    assert.equal(refusedVariable({ SHUTDOWN_TIMEOUT_SECONDS: '2147484' }), 'SHUTDOWN_TIMEOUT_SECONDS');
+  });
+
+  test('words, URLs, zones, regions and hosts are checked', () => {
+    const refused: [string, string][] = [
+      ['ENV', 'staging'],
+      ['ENV', 'Production'],
+      ['HOST', 'not a host'],
+      ['HOST', 'http://0.0.0.0'],
+      ['DATABASE_URL', 'mysql://db/cheershare'],
+      ['DATABASE_URL', 'not a url'],
+      ['REDIS_URL', 'http://cache:6379'],
+      ['APP_TIMEZONE', 'Mars/Olympus_Mons'],
+      ['DEFAULT_COUNTRY', 'India'],
+      ['DEFAULT_COUNTRY', 'XX'],
+      ['SMS_PROVIDER', 'sns'],
+      ['TWILIO_API_BASE', 'ftp://api.twilio.com'],
+      ['TWILIO_API_BASE', 'twilio'],
+      ['LOG_LEVEL', 'verbose'],
+    ];
+    for (const [name, value] of refused) assert.equal(refusedVariable({ [name]: value }), name, `${name}=${value}`);
+    for (const host of ['::', '::1', '127.0.0.1', 'localhost', 'api.example.com']) {
+      assert.equal(loadConfig({ HOST: host }).host, host);
+    }
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl, 'postgresql://localhost/x');
+  });
+
+  test('SMS_PROVIDER=twilio requires each Twilio credential', () => {
+    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM']) {
+      assert.equal(refusedVariable({ ...TWILIO, [name]: '' }), name);
+    }
+    assert.equal(loadConfig(TWILIO).twilio?.apiBase, 'https://api.twilio.com');
+    assert.equal(loadConfig({ TWILIO_ACCOUNT_SID: 'AC123' }).twilio, undefined, 'ignored with the console provider');
+  });
+
+  test('APP_SECRET: required in production, never the development default there, at least 16 characters', () => {
+    assert.equal(refusedVariable({ ENV: 'production' }), 'APP_SECRET');
+    assert.equal(refusedVariable({ ENV: 'production', APP_SECRET: DEV_APP_SECRET }), 'APP_SECRET');
+    assert.equal(refusedVariable({ APP_SECRET: 'too-short' }), 'APP_SECRET');
+    assert.equal(loadConfig({ ENV: 'test' }).appSecret, DEV_APP_SECRET);
+    assert.equal(loadConfig({ ENV: 'production', APP_SECRET: 'x'.repeat(16) }).appSecret, 'x'.repeat(16));
+  });
+
+  test('a problem message never repeats the secret it is about', () => {
+    assert.throws(
+      () => loadConfig({ APP_SECRET: 'short-secret' }),
+      (error: Error) => error instanceof ConfigError && !error.message.includes('short-secret'),
+    );
+  });
+
+  describe('TRUST_PROXY', () => {
+    const accepted: [string, boolean | number | string[]][] = [
+      ['true', true],
+      ['false', false],
+      ['0', 0],
+      ['2', 2],
+      ['10.0.0.1', ['10.0.0.1']],
+      ['10.0.0.0/8, 192.168.1.0/255.255.255.0,loopback', ['10.0.0.0/8', '192.168.1.0/255.255.255.0', 'loopback']],
+      ['::1, fd00::/8, uniquelocal, linklocal', ['::1', 'fd00::/8', 'uniquelocal', 'linklocal']],
+    ];
+    for (const [raw, expected] of accepted) {
+      test(`"${raw}" is accepted`, () => assert.deepEqual(loadConfig({ TRUST_PROXY: raw }).trustProxy, expected));
+    }
+    for (const raw of ['yes', 'TRUE', 'face', '10.0.0.1/33', '::1/129', '1.2.3', '10.0.0.0/8/1', '10.0.0.1/255.0.0', ',']) {
+      test(`"${raw}" is refused`, () => assert.equal(refusedVariable({ TRUST_PROXY: raw }), 'TRUST_PROXY'));
+    }
+  });
+});
+
+describe('environmentWithDotenv', () => {
+  const withDotenv = (text: string, processEnv: Env): Env => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, '.env'), text);
+      return environmentWithDotenv(processEnv, join(dir, '.env'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test('reads .env; the process environment wins over it; an empty process value does not mask it', () => {
+    const env = withDotenv(
+      ['# a comment', 'PORT=5000', 'LOG_LEVEL="debug"', "APP_TIMEZONE='Asia/Kolkata'", 'OTP_LENGTH=8', ''].join('\n'),
+      { PORT: '6000', OTP_LENGTH: '' },
+    );
+    const config = loadConfig(env);
+    assert.equal(config.port, 6000);
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.appTimezone, 'Asia/Kolkata');
+    assert.equal(config.otp.length, 8);
+  });
+
+  test('a missing .env file leaves the process environment as it is', () => {
+    const processEnv = { PORT: '6000' };
+    assert.deepEqual(environmentWithDotenv(processEnv, join(tempDir(), 'no-such.env')), processEnv);
+  });
+});
+
+/** Runs fn over items, `size` at a time: each start of a process costs about a second of CPU. */
+async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+describe('a bad variable stops the real process: exit code 1, one stderr line naming it, nothing else', () => {
+  const cases: [variable: string, env: Record<string, string>][] = [
+    ['PORT', { PORT: 'http' }],
+    ['HOST', { HOST: 'not a host' }],
+    ['ENV', { ENV: 'staging' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/cheershare' }],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['MAX_UPLOAD_BYTES', { MAX_UPLOAD_BYTES: '10MB' }],
+    ['APP_TIMEZONE', { APP_TIMEZONE: 'India/Mumbai' }],
+    ['MAX_SCHEDULE_DAYS', { MAX_SCHEDULE_DAYS: '0' }],
+    ['DEFAULT_COUNTRY', { DEFAULT_COUNTRY: 'IND' }],
+    ['OTP_LENGTH', { OTP_LENGTH: '3' }],
+    ['OTP_LENGTH', { OTP_LENGTH: '11' }],
+    ['OTP_TTL_SECONDS', { OTP_TTL_SECONDS: '-300' }],
+    ['OTP_MAX_ATTEMPTS', { OTP_MAX_ATTEMPTS: 'five' }],
+    ['OTP_RESEND_SECONDS', { OTP_RESEND_SECONDS: '0.5' }],
+    ['OTP_PER_NUMBER_PER_HOUR', { OTP_PER_NUMBER_PER_HOUR: '0' }],
+    ['OTP_PER_IP_PER_HOUR', { OTP_PER_IP_PER_HOUR: 'many' }],
+    ['VERIFY_PER_IP_PER_HOUR', { VERIFY_PER_IP_PER_HOUR: '1e2' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
+    ['TOKEN_TTL_HOURS', { TOKEN_TTL_HOURS: '48h' }],
+    ['SMS_PROVIDER', { SMS_PROVIDER: 'pigeon' }],
+    ['TWILIO_ACCOUNT_SID', { ...TWILIO, TWILIO_ACCOUNT_SID: '' }],
+    ['TWILIO_AUTH_TOKEN', { ...TWILIO, TWILIO_AUTH_TOKEN: '' }],
+    ['TWILIO_FROM', { ...TWILIO, TWILIO_FROM: '' }],
+    ['TWILIO_API_BASE', { TWILIO_API_BASE: 'api.twilio.com' }],
+    ['SMS_MAX_ATTEMPTS', { SMS_MAX_ATTEMPTS: '0' }],
+    ['SHUTDOWN_TIMEOUT_SECONDS', { SHUTDOWN_TIMEOUT_SECONDS: '30s' }],
+    ['APP_SECRET', { ENV: 'production' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+  ];
+
+  test(`${cases.length} cases, covering every variable that can be wrong`, async () => {
+    const failures: string[] = [];
+    await inBatches(cases, 4, async ([variable, env]) => {
+      const child = runProcess(env);
+      const code = await child.exited;
+      const lines = child.stderr().trimEnd().split('\n');
+      const label = `${JSON.stringify(env)} → exit ${code}, stderr ${JSON.stringify(child.stderr())}, logs ${child.logs.length}`;
+      if (code !== 1 || lines.length !== 1 || !lines[0]!.startsWith(`configuration error: ${variable}: `) || child.logs.length) {
+        failures.push(label);
+      }
+    });
+    assert.deepEqual(failures, []);
+    const named = new Set(cases.map(([variable]) => variable));
+    const untested = VARIABLES.filter((name) => !named.has(name) && !['DATA_DIR', 'UPLOAD_DIR'].includes(name));
+    assert.deepEqual(untested, [], 'DATA_DIR and UPLOAD_DIR are any path; every other variable can be wrong');
+  });
+
+  test('.env in the working directory is read by the process, and the process environment wins', async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, '.env'), 'OTP_LENGTH=12\nLOG_LEVEL=chatty\n');
+      const fromFile = runProcess({}, { cwd: dir });
+      const overridden = runProcess({ LOG_LEVEL: 'silent', OTP_LENGTH: '6', PORT: 'none' }, { cwd: dir });
+      assert.equal(await fromFile.exited, 1);
+      assert.match(fromFile.stderr(), /^configuration error: OTP_LENGTH: .*"12"\n$/);
+      assert.equal(await overridden.exited, 1);
+      assert.match(overridden.stderr(), /^configuration error: PORT: /, 'LOG_LEVEL and OTP_LENGTH from .env were overridden');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
