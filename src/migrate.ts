@@ -5,13 +5,32 @@ import { createMigrationFiles, formatName, loadMigrations, Migrator } from './db
 
 const USAGE = 'usage: npm run migrate -- up [N] | down [N] | status | force VERSION | new NAME';
 
+class UsageError extends Error {}
+
+type DatabaseCommand = { name: 'up' | 'down'; steps: number } | { name: 'force'; version: number } | { name: 'status' };
+
 function count(arg: string | undefined, fallback: number): number {
   if (arg === undefined) return fallback;
   if (!/^\d+$/.test(arg) || Number(arg) < 1) throw new UsageError(`N must be a positive integer, got "${arg}"`);
   return Number(arg);
 }
 
-class UsageError extends Error {}
+/** Checked before the database is opened (or, embedded, created). */
+function parse(command: string | undefined, arg: string | undefined): DatabaseCommand {
+  switch (command) {
+    case 'up':
+      return { name: 'up', steps: count(arg, Infinity) };
+    case 'down':
+      return { name: 'down', steps: count(arg, 1) };
+    case 'force':
+      if (arg === undefined || !/^\d+$/.test(arg)) throw new UsageError('force needs a VERSION (0 for none)');
+      return { name: 'force', version: Number(arg) };
+    case 'status':
+      return { name: 'status' };
+    default:
+      throw new UsageError(USAGE);
+  }
+}
 
 async function run(command: string | undefined, arg: string | undefined): Promise<void> {
   if (command === 'new') {
@@ -19,25 +38,23 @@ async function run(command: string | undefined, arg: string | undefined): Promis
     for (const path of createMigrationFiles(arg)) console.log(`created ${path}`);
     return;
   }
-  if (!['up', 'down', 'status', 'force'].includes(command ?? '')) throw new UsageError(USAGE);
-
+  const action = parse(command, arg);
   const config = loadConfig(environmentWithDotenv());
   const db = await openDatabase(config);
   const migrations = loadMigrations();
   const migrator = new Migrator(db, migrations);
   try {
-    if (command === 'up') {
-      const applied = await migrator.up(count(arg, Infinity));
+    if (action.name === 'up') {
+      const applied = await migrator.up(action.steps);
       console.log(
         applied.length ? applied.map((m) => `applied ${formatName(m)}`).join('\n') : 'no change: database is up to date',
       );
-    } else if (command === 'down') {
-      const reverted = await migrator.down(count(arg, 1));
+    } else if (action.name === 'down') {
+      const reverted = await migrator.down(action.steps);
       console.log(reverted.length ? reverted.map((m) => `reverted ${formatName(m)}`).join('\n') : 'no change: nothing to revert');
-    } else if (command === 'force') {
-      if (arg === undefined || !/^\d+$/.test(arg)) throw new UsageError('force needs a VERSION (0 for none)');
-      await migrator.force(Number(arg));
-      console.log(`version forced to ${Number(arg)}, dirty flag cleared`);
+    } else if (action.name === 'force') {
+      await migrator.force(action.version);
+      console.log(`version forced to ${action.version}, dirty flag cleared`);
     } else {
       const state = await migrator.state();
       console.log(

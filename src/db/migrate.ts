@@ -45,23 +45,25 @@ export class MigrationFailedError extends Error {
 const FILE_PATTERN = /^(\d+)_(.+)\.(up|down)\.sql$/;
 
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
-  const byVersion = new Map<number, Migration>();
+  // An empty file is a migration that does nothing (as `new NAME` creates them), not a missing one.
+  const byVersion = new Map<number, { version: number; name: string; up?: string; down?: string }>();
   for (const file of readdirSync(dir).sort()) {
     const match = FILE_PATTERN.exec(file);
     if (!match) continue;
     const [, digits, name, direction] = match as unknown as [string, string, string, 'up' | 'down'];
     const version = Number(digits);
-    const migration = byVersion.get(version) ?? { version, name, up: '', down: undefined };
-    const sql = readFileSync(join(dir, file), 'utf8');
-    if (direction === 'up') migration.up = sql;
-    else migration.down = sql;
+    const migration = byVersion.get(version) ?? { version, name };
+    // Two branches that each added "the next" migration: one of them must be renumbered.
+    if (migration.name !== name) throw new Error(`two migrations numbered ${digits}: ${migration.name} and ${name}`);
+    migration[direction] = readFileSync(join(dir, file), 'utf8');
     byVersion.set(version, migration);
   }
-  const migrations = [...byVersion.values()].sort((a, b) => a.version - b.version);
-  for (const m of migrations) {
-    if (!m.up) throw new Error(`migration ${formatName(m)} has no .up.sql file`);
-  }
-  return migrations;
+  return [...byVersion.values()]
+    .sort((a, b) => a.version - b.version)
+    .map(({ up, ...migration }) => {
+      if (up === undefined) throw new Error(`migration ${formatName(migration)} has no .up.sql file`);
+      return { ...migration, up, down: migration.down };
+    });
 }
 
 export function formatName(m: Pick<Migration, 'version' | 'name'>): string {
@@ -95,6 +97,9 @@ export class Migrator {
   async down(count = 1): Promise<Migration[]> {
     return this.locked(async () => {
       const { version } = await this.cleanState();
+      if (version > 0 && !this.migrations.some((m) => m.version === version)) {
+        throw new Error(`the database is at version ${version}, which has no migration file here: cannot revert it`);
+      }
       const applied = this.migrations
         .filter((m) => m.version <= version)
         .reverse()
@@ -116,7 +121,7 @@ export class Migrator {
   private async apply(sql: string, migration: Migration, resultingVersion: number): Promise<void> {
     try {
       await this.db.transaction(async (tx) => {
-        await tx.exec(sql);
+        if (sql.trim()) await tx.exec(sql);
         await this.writeState(tx, { version: resultingVersion, dirty: false });
       });
     } catch (error) {
