@@ -46,17 +46,23 @@ export interface RunOptions {
   args?: string[];
   /** The working directory (where `.env` is read); the repository root by default. */
   cwd?: string;
+  /** Another command line instead of `script` under tsx, e.g. `['npm', 'start']` or `['node', 'dist/main.js']`. */
+  command?: [string, ...string[]];
+  /** In a process group of its own, so that a test can signal the group as a terminal's Ctrl-C does. */
+  detached?: boolean;
 }
 
 /** Runs `src/main.ts` (or `script`) as a child process with `env`, without waiting for readiness. */
 export function runProcess(
   env: Record<string, string>,
-  { script = 'src/main.ts', args = [], cwd = ROOT }: RunOptions = {},
+  { script = 'src/main.ts', args = [], cwd = ROOT, command, detached = false }: RunOptions = {},
 ): Omit<ServerProcess, 'port' | 'url'> {
-  const proc = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], {
+  const [file, ...argv] = command ?? [process.execPath, '--import', TSX_LOADER, join(ROOT, script), ...args];
+  const proc = spawn(file, argv, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
@@ -124,13 +130,14 @@ export function runProcess(
 }
 
 /** Starts the server on a free loopback port and waits for its "server started" log line. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, options: RunOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = runProcess({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env });
+  const child = runProcess({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env }, options);
   try {
     await child.waitForLog((line) => line.msg === 'server started', 30_000);
   } catch (error) {
-    child.proc.kill('SIGKILL');
+    if (options.detached) process.kill(-child.proc.pid!, 'SIGKILL');
+    else child.proc.kill('SIGKILL');
     throw error;
   }
   return { ...child, port, url: `http://127.0.0.1:${port}` };

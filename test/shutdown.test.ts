@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir } from './support/backends.ts';
+import { RawConnection } from './support/raw-http.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+const dirs: string[] = [];
+function embeddedEnv(): Record<string, string> {
+  const dataDir = tempDir();
+  const uploadDir = tempDir();
+  dirs.push(dataDir, uploadDir);
+  return { DATA_DIR: dataDir, UPLOAD_DIR: uploadDir };
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const SIGNUP_BODY = JSON.stringify({ name: 'Asha', phone_number: '+919876543210' });
+
+/**
+ * A deliberately slow request: POST /signup whose headers and first bytes arrive now and whose
+ * body the test completes (or never completes) later. Resolves once the server has begun it.
+ */
+async function startSlowSignup(server: ServerProcess): Promise<{ connection: RawConnection; rest: string }> {
+  const connection = await RawConnection.open(server.port);
+  const head = `POST /signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${SIGNUP_BODY.length}\r\n\r\n`;
+  await connection.send(head + SIGNUP_BODY.slice(0, 10));
+  await server.waitForLog((line) => line.msg === 'incoming request' && (line.req as { url?: string })?.url === '/signup');
+  return { connection, rest: SIGNUP_BODY.slice(10) };
+}
+
+function messages(server: ServerProcess): string[] {
+  return server.logs.map((line) => line.msg);
+}
+
+// Each test starts its own server process (about a second of CPU each): run them side by side.
+describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
+  test('SIGTERM: the request in flight completes with 200, new connections are refused, busy ones get 503, exit 0', async () => {
+    const server = await startServerProcess({ ...embeddedEnv(), SHUTDOWN_TIMEOUT_SECONDS: '20' });
+
+    // An idle keep-alive connection: one request answered, the connection kept open.
+    const idle = await RawConnection.open(server.port);
+    await idle.send('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const first = await idle.response();
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.connection, 'keep-alive');
+
+    // A busy connection: the request line of GET /readyz sent, its headers not finished.
+    const busy = await RawConnection.open(server.port);
+    await busy.send('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+
+    const slow = await startSlowSignup(server);
+
+    server.proc.kill('SIGTERM');
+    const started = await server.waitForLog((line) => line.msg === 'shutdown started');
+    assert.equal(started.signal, 'SIGTERM');
+
+    // Idle keep-alive connections are closed at once, with the listening socket.
+    await idle.closed;
+    assert.equal(idle.text, '', 'closed without a response');
+    await assert.rejects(fetch(`${server.url}/healthz`), (error: Error & { cause?: { code?: string } }) => {
+      assert.equal(error.cause?.code, 'ECONNREFUSED');
+      return true;
+    });
+
+    // The request that arrives on the busy connection: 503, and the connection is closed.
+    await busy.send('\r\n');
+    const refused = await busy.response();
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.connection, 'close');
+    assert.match(JSON.parse(refused.body).error, /unavailable/i);
+    await busy.closed;
+
+    // The slow request's body trickles in over the drain and is answered as usual.
+    for (const piece of slow.rest.match(/.{1,12}/g)!) {
+      await sleep(150);
+      await slow.connection.send(piece);
+    }
+    const answered = await slow.connection.response();
+    assert.equal(answered.status, 200, answered.body);
+    assert.deepEqual(JSON.parse(answered.body), { success: true, message: 'OTP sent successfully' });
+    assert.equal(answered.headers.connection, 'close', 'no keep-alive once shutting down');
+    await slow.connection.closed;
+
+    // Exit 0 well inside the 20 s budget: nothing waited for the 72 s keep-alive timeout.
+    assert.equal(await server.exited, 0, server.stderr());
+    const log = messages(server);
+    assert.ok(log.includes('completing background tasks'), JSON.stringify(log));
+    assert.equal(log.at(-1), 'server stopped');
+    assert.ok(
+      server.logs.some((line) => line.msg === 'request completed' && (line.res as { statusCode?: number })?.statusCode === 200),
+    );
+  });
+
+  test('the budget runs out (a request that never completes): what was abandoned is logged, exit 1', async () => {
+    const server = await startServerProcess({ ...embeddedEnv(), SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const slow = await startSlowSignup(server);
+
+    server.proc.kill('SIGTERM');
+    assert.equal(await server.exited, 1);
+    const abandoned = server.logs.find((line) => /shutdown budget of 1s exceeded/.test(line.msg));
+    assert.ok(abandoned, JSON.stringify(messages(server)));
+    assert.equal(abandoned.level, 50);
+    assert.deepEqual(abandoned.requestsInFlight, ['POST /signup']);
+    assert.deepEqual(abandoned.backgroundTasks, []);
+    assert.ok(!messages(server).includes('server stopped'));
+    await slow.connection.closed;
+    assert.equal(slow.connection.text, '', 'the abandoned request got no answer');
+  });
+
+  test('a second signal during the drain exits at once with a non-zero code', async () => {
+    const server = await startServerProcess({ ...embeddedEnv(), SHUTDOWN_TIMEOUT_SECONDS: '60' });
+    const slow = await startSlowSignup(server);
+
+    server.proc.kill('SIGTERM');
+    await server.waitForLog((line) => line.msg === 'shutdown started');
+    server.proc.kill('SIGINT');
+    assert.equal(await server.exited, 130, 'exited on the second signal, not after the 60 s budget');
+    assert.ok(messages(server).some((msg) => /second signal/.test(msg)));
+    assert.ok(!messages(server).includes('server stopped'));
+    await slow.connection.closed;
+    assert.equal(slow.connection.text, '');
+  });
+
+  test('a closed stdout (the log reader has gone) does not keep the process from stopping', async () => {
+    const server = await startServerProcess(embeddedEnv());
+    server.proc.stdout!.destroy();
+    assert.equal(await server.stop('SIGTERM'), 0);
+  });
+});

@@ -1,0 +1,82 @@
+import { connect, type Socket } from 'node:net';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * One HTTP/1.1 connection driven byte by byte, for what `fetch` cannot do: send a request in pieces
+ * over seconds (a slow upload), keep a connection open and idle, or see exactly when the server
+ * closes it.
+ */
+export class RawConnection {
+  private received = '';
+  private wake: () => void = () => {};
+  /** Resolves once the server has closed the connection (or it failed). */
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.received += chunk;
+      this.wake();
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    void this.closed.then(() => this.wake());
+  }
+
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Whatever the server has sent so far. */
+  get text(): string {
+    return this.received;
+  }
+
+  send(data: string): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Waits for the next complete response (Content-Length bodies) and takes it off the buffer. */
+  async response(): Promise<RawResponse> {
+    for (;;) {
+      const parsed = parseResponse(this.received);
+      if (parsed) {
+        this.received = this.received.slice(parsed.length);
+        return parsed.response;
+      }
+      if (this.socket.destroyed) throw new Error(`connection closed before a full response: ${JSON.stringify(this.received)}`);
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function parseResponse(text: string): { response: RawResponse; length: number } | undefined {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const [statusLine = '', ...headerLines] = text.slice(0, end).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const bodyLength = Number(headers['content-length'] ?? 0);
+  // Content-Length counts bytes; these test bodies are ASCII.
+  if (text.length < end + 4 + bodyLength) return undefined;
+  return {
+    response: { status: Number(statusLine.split(' ')[1]), headers, body: text.slice(end + 4, end + 4 + bodyLength) },
+    length: end + 4 + bodyLength,
+  };
+}
