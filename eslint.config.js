@@ -7,6 +7,21 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['public/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', localStorage: 'readonly' } },
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'fetch',
+          'localStorage',
+          'XMLHttpRequest',
+          'FormData',
+          'URL',
+          'URLSearchParams',
+          'setInterval',
+          'clearInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );

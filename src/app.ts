@@ -10,6 +10,7 @@ import type { Database } from './db/database.ts';
 import { HttpError } from './http/errors.ts';
 import { installValidation } from './http/validation.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { webRoutes } from './routes/web.ts';
 
 /** JSON bodies (signup) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES instead. */
 export const JSON_BODY_LIMIT = 100 * 1024;
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDependencies) {
     isShuttingDown: () => lifecycle.shuttingDown,
     checks: deps.readinessChecks,
   });
+  await app.register(webRoutes);
 
   return app;
 }
