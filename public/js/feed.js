@@ -33,11 +33,16 @@ export function setupFeed({ meta }) {
     empty.hidden = creatives.length > 0;
   }
 
+  // Uploads finishing close together each ask for a refresh: only the latest answer is drawn.
+  let latest = 0;
+
   async function refresh() {
+    const call = ++latest;
     say(ui.error, '');
     ui.refresh.disabled = true;
     try {
       const { zone, data } = await fetchScheduled();
+      if (call !== latest) return;
       const today = todayIn(zone);
       ui.todayDate.textContent = humanDate(today);
       ui.tomorrowDate.textContent = humanDate(addDays(today, 1));
@@ -56,6 +61,7 @@ export function setupFeed({ meta }) {
   return {
     refresh,
     reset() {
+      latest++;
       for (const list of [ui.today, ui.tomorrow]) list.replaceChildren();
       say(ui.error, '');
     },

@@ -20,8 +20,11 @@ export function setupMine({ confirmDelete, onDeleted }) {
   };
   let range = { from: '', to: '' };
   let cursor = null;
+  // Several refreshes can be in flight (uploads finishing close together): only the latest is drawn.
+  let latest = 0;
 
   async function load({ fromStart }) {
+    const call = ++latest;
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (range.from) query.set('from', range.from);
     if (range.to) query.set('to', range.to);
@@ -30,6 +33,7 @@ export function setupMine({ confirmDelete, onDeleted }) {
     ui.more.disabled = true;
     try {
       const page = await request('GET', `/creatives?${query}`);
+      if (call !== latest) return;
       if (fromStart) ui.list.replaceChildren();
       ui.list.append(...page.creatives.map(card));
       cursor = page.next_cursor;
@@ -107,6 +111,7 @@ export function setupMine({ confirmDelete, onDeleted }) {
   return {
     refresh: () => load({ fromStart: true }),
     reset() {
+      latest++;
       ui.list.replaceChildren();
       cursor = null;
       range = { from: '', to: '' };

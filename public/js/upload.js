@@ -179,7 +179,7 @@ export function setupUpload({ meta, onUploaded }) {
       case 415:
         return `Not an image the server accepts: it looked at what is inside “${item.file.name}”, not at its name, and found no ${types} image.`;
       case 400:
-        if (/scheduled_at|date/i.test(error.message)) {
+        if (/^(field "?)?scheduled_at/.test(error.message)) {
           sayAt(ui.date, ui.dateError, `The server refused ${humanDate(item.date)}: ${error.message}.`);
           return 'The date was refused; see “Scheduled for”.';
         }
