@@ -9,8 +9,13 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { HttpError } from './http/errors.ts';
 import { installValidation } from './http/validation.ts';
+import type { OtpService } from './otp/service.ts';
+import type { RateLimiter } from './ratelimit/limiter.ts';
+import { accountRoutes } from './routes/account.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { signupRoutes } from './routes/signup.ts';
 import { webRoutes } from './routes/web.ts';
+import type { SmsSender } from './sms/sender.ts';
 
 /** JSON bodies (signup) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES instead. */
 export const JSON_BODY_LIMIT = 100 * 1024;
@@ -26,6 +31,9 @@ export interface AppDependencies {
   background: BackgroundTasks;
   lifecycle: Lifecycle;
   readinessChecks: ReadinessCheck[];
+  otp: OtpService;
+  rateLimiter: RateLimiter;
+  sms: SmsSender;
 }
 
 /** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
@@ -99,6 +107,8 @@ export async function buildApp(deps: AppDependencies) {
     isShuttingDown: () => lifecycle.shuttingDown,
     checks: deps.readinessChecks,
   });
+  await app.register(signupRoutes, deps);
+  await app.register(accountRoutes, deps);
   await app.register(webRoutes);
 
   return app;

@@ -1,32 +1,95 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { AppDependencies } from './app.ts';
 import { BackgroundTasks } from './background.ts';
+import type { CleanupTask } from './cleanup.ts';
 import type { Config } from './config.ts';
+import { DatabaseChallengeStore } from './data/otp-challenges.ts';
+import { deleteExpiredTokens } from './data/tokens.ts';
 import { formatName, Migrator } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
+import { RedisChallengeStore } from './otp/redis-store.ts';
+import { OtpService } from './otp/service.ts';
+import type { Clock } from './ratelimit/limiter.ts';
+import { MemoryRateLimiter } from './ratelimit/memory.ts';
+import { RedisRateLimiter } from './ratelimit/redis.ts';
+import { connectRedis, REDIS_KEY_PREFIX } from './redis.ts';
+import { createSmsProvider } from './sms/create.ts';
+import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './sms/sender.ts';
 
 export interface Dependencies extends AppDependencies {
+  redis: Redis | undefined;
+  /** Expired tokens, OTP challenges and rate-limit entries, swept periodically by the server. */
+  cleanupTasks: CleanupTask[];
   /** Closes what was opened (database, Redis), after requests and background tasks have finished. */
   close(): Promise<void>;
 }
 
-/** Opens the database, applies pending migrations, and assembles everything the app needs. */
-export async function createDependencies(config: Config, logger: FastifyBaseLogger): Promise<Dependencies> {
+/** What tests change: time, key namespace, and how long SMS retries wait. */
+export interface DependencyOverrides {
+  redisKeyPrefix?: string;
+  smsRetryBaseDelayMs?: number;
+  now?: Clock;
+}
+
+/** Opens the database (and Redis), applies pending migrations, and assembles everything the app needs. */
+export async function createDependencies(
+  config: Config,
+  logger: FastifyBaseLogger,
+  overrides: DependencyOverrides = {},
+): Promise<Dependencies> {
   const db = await openDatabase(config);
+  let redis: Redis | undefined;
   try {
     const applied = await new Migrator(db).up();
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
+    if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
   } catch (error) {
     await db.close();
     throw error;
   }
+
+  const background = new BackgroundTasks(logger);
+  const now = overrides.now ?? Date.now;
+  const otp = new OtpService(redis ? new RedisChallengeStore(redis) : new DatabaseChallengeStore(db), {
+    secret: config.appSecret,
+    length: config.otp.length,
+    ttlSeconds: config.otp.ttlSeconds,
+    maxAttempts: config.otp.maxAttempts,
+  });
+  const rateLimiter = redis ? new RedisRateLimiter(redis, now) : new MemoryRateLimiter(now);
+  if (!redis && config.env === 'production') {
+    logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
+  }
+  const sms = new SmsSender(createSmsProvider(config, logger), background, logger, {
+    maxAttempts: config.smsMaxAttempts,
+    baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
+    maxDelayMs: DEFAULT_SMS_MAX_DELAY_MS,
+  });
+
   return {
     config,
     db,
+    redis,
     logger,
-    background: new BackgroundTasks(logger),
+    background,
     lifecycle: { shuttingDown: false },
-    readinessChecks: [{ name: 'database', check: () => db.ping() }],
-    close: () => db.close(),
+    otp,
+    rateLimiter,
+    sms,
+    readinessChecks: [
+      { name: 'database', check: () => db.ping() },
+      ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+    ],
+    cleanupTasks: [
+      { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
+      { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },
+      { name: 'rate-limit counters', run: () => rateLimiter.prune() },
+    ],
+    async close() {
+      const results = await Promise.allSettled([db.close(), redis?.quit()]);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './app.ts';
+import { startPeriodicCleanup } from './cleanup.ts';
 import type { Config } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 
@@ -28,6 +29,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  const cleanup = startPeriodicCleanup(deps.cleanupTasks, logger);
   logger.info({ address, env: config.env, database: deps.db.kind }, 'server started');
 
   const shutdown = async (signal: string): Promise<number> => {
@@ -39,6 +41,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await app.close();
       logger.info({ tasks: deps.background.pending().length }, 'completing background tasks');
       await deps.background.drain();
+      await cleanup.stop();
       await deps.close();
     })();
     let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { generateOtp, hashOtp, otpHashesMatch } from './code.ts';
+import type { ChallengeStore } from './store.ts';
+
+export interface OtpSettings {
+  secret: string;
+  length: number;
+  ttlSeconds: number;
+  maxAttempts: number;
+}
+
+/** Issues and verifies one-time codes; the store only ever sees their HMAC. */
+export class OtpService {
+  constructor(
+    readonly store: ChallengeStore,
+    private readonly settings: OtpSettings,
+  ) {}
+
+  /** Creates a challenge for the number (replacing any pending one) and returns the code to send. */
+  async issue(phoneNumber: string, name: string): Promise<string> {
+    const code = generateOtp(this.settings.length);
+    const challenge = { id: randomUUID(), codeHash: hashOtp(this.settings.secret, phoneNumber, code), name };
+    await this.store.replace(phoneNumber, challenge, this.settings.ttlSeconds * 1000);
+    return code;
+  }
+
+  /**
+   * Consumes the pending challenge if `code` is right and returns the name it was requested with;
+   * null if there is none, it expired, it was used up, or the code is wrong (which counts an attempt).
+   */
+  async verify(phoneNumber: string, code: string): Promise<{ name: string } | null> {
+    const { secret, maxAttempts } = this.settings;
+    const candidate = hashOtp(secret, phoneNumber, code);
+    const challenge = await this.store.find(phoneNumber, maxAttempts);
+    if (!challenge) return null;
+    if (!otpHashesMatch(candidate, challenge.codeHash)) {
+      await this.store.recordFailure(phoneNumber, challenge.id, maxAttempts);
+      return null;
+    }
+    // Two requests with the right code may both get here; only one of them deletes the challenge.
+    const consumed = await this.store.consume(phoneNumber, challenge.id, maxAttempts);
+    return consumed ? { name: challenge.name } : null;
+  }
+}
