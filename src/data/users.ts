@@ -1,0 +1,36 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { Queryable } from '../db/database.ts';
+
+export interface User {
+  id: number;
+  created_at: Date;
+  name: string;
+  phone_number: string;
+  version: number;
+}
+
+export const UserSchema = Type.Object({
+  id: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  name: Type.String(),
+  phone_number: Type.String(),
+  version: Type.Integer(),
+});
+
+const COLUMNS = 'id, created_at, name, phone_number, version';
+
+export async function findUserByPhone(db: Queryable, phoneNumber: string): Promise<User | null> {
+  const { rows } = await db.query<User>(`SELECT ${COLUMNS} FROM users WHERE phone_number = $1`, [phoneNumber]);
+  return rows[0] ?? null;
+}
+
+/** Returns the user with this number, creating it with `name` if there is none (race-safe). */
+export async function findOrCreateUser(db: Queryable, phoneNumber: string, name: string): Promise<User> {
+  const { rows } = await db.query<User>(
+    `INSERT INTO users (name, phone_number) VALUES ($1, $2)
+     ON CONFLICT (phone_number) DO UPDATE SET phone_number = EXCLUDED.phone_number
+     RETURNING ${COLUMNS}`,
+    [name, phoneNumber],
+  );
+  return rows[0]!;
+}
