@@ -25,7 +25,11 @@ export const fileRoutes: FastifyPluginAsync<{ directory: string }> = async (app,
     prefix: URL_PREFIX,
     // The web client's static files register their own reply decorators.
     decorateReply: false,
-    allowedPath: (pathname) => isStoredName(pathname.slice(1)),
+    // Judged on the path as sent, so `//name`, `./name` or a percent-encoded name are not served either.
+    allowedPath: (_pathname, _root, request) => {
+      const path = request.url.split('?')[0]!;
+      return path.startsWith(URL_PREFIX) && isStoredName(path.slice(URL_PREFIX.length));
+    },
     index: false,
     list: false,
     redirect: false,

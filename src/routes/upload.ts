@@ -28,7 +28,10 @@ const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
 
 /** `POST /upload-creative`: a multipart upload streamed to storage, checked by content, then recorded. */
 export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { db, storage, rules }) => {
-  // Registered here, so only this route accepts multipart bodies.
+  // Only multipart is parsed here (and only here). Any other body is left unread for the handler
+  // to refuse with a message saying what to send.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   await app.register(multipart, {
     limits: { fileSize: rules.maxUploadBytes, fieldSize: FIELD_SIZE_LIMIT, fieldNameSize: 100 },
   });
