@@ -74,7 +74,10 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
           sizeBytes: upload.object.size,
         });
       } catch (error) {
-        await storage.delete(upload.object.key);
+        // No row, so no file: the client is told it failed and may simply retry.
+        await storage
+          .delete(upload.object.key)
+          .catch((err: unknown) => request.log.error({ err, key: upload.object.key }, 'could not remove an unrecorded upload'));
         throw error;
       }
       return reply.code(201).send({ creative });
