@@ -50,7 +50,12 @@ export class LocalDiskStorage implements Storage {
       // flush: the bytes reach the disk before the rename publishes the name.
       await pipeline(body, createWriteStream(temporary, { flags: 'wx', flush: true }));
       const { size } = await stat(temporary);
-      return { key, size, commit: () => rename(temporary, join(this.directory, key)), discard };
+      const commit = () =>
+        rename(temporary, join(this.directory, key)).catch(async (error: unknown) => {
+          await discard();
+          throw error;
+        });
+      return { key, size, commit, discard };
     } catch (error) {
       await discard();
       throw error;
