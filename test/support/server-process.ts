@@ -13,6 +13,8 @@ export interface LogLine {
 
 export interface ServerProcess {
   proc: ChildProcess;
+  /** The server's own process id (under tsx, `proc` is a wrapper that runs the server as its child). */
+  pid: number;
   port: number;
   url: string;
   /** Parsed JSON log lines so far (stdout). */
@@ -37,9 +39,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs `src/main.ts` (or `script`) as a child process with `env`, without waiting for readiness. */
-export function runProcess(env: Record<string, string>, script = 'src/main.ts'): Omit<ServerProcess, 'port' | 'url'> {
-  const proc = spawn(process.execPath, [TSX, script], {
+/**
+ * Runs `src/main.ts` (or `script`: TypeScript through tsx, JavaScript such as `dist/main.js` with
+ * plain node) as a child process with `env`, without waiting for readiness.
+ */
+export function runProcess(env: Record<string, string>, script = 'src/main.ts'): Omit<ServerProcess, 'port' | 'url' | 'pid'> {
+  const proc = spawn(process.execPath, script.endsWith('.ts') ? [TSX, script] : [script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -110,16 +115,17 @@ export function runProcess(env: Record<string, string>, script = 'src/main.ts'):
 }
 
 /** Starts the server on a free loopback port and waits for its "server started" log line. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, script?: string): Promise<ServerProcess> {
   const port = await freePort();
-  const child = runProcess({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env });
+  const child = runProcess({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env }, script);
+  let started: LogLine;
   try {
-    await child.waitForLog((line) => line.msg === 'server started', 30_000);
+    started = await child.waitForLog((line) => line.msg === 'server started', 30_000);
   } catch (error) {
     child.proc.kill('SIGKILL');
     throw error;
   }
-  return { ...child, port, url: `http://127.0.0.1:${port}` };
+  return { ...child, pid: Number(started.pid), port, url: `http://127.0.0.1:${port}` };
 }
 
 function osSignal(signal: NodeJS.Signals): number {
