@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['public/**/*.js'],
+    files: ['public/**/*.js', 'test/e2e/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
         [
@@ -20,6 +20,7 @@ export default tseslint.config(
           'URLSearchParams',
           'setInterval',
           'clearInterval',
+          'MutationObserver',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -13,19 +13,12 @@ function chunk(type: string, data: Buffer): Buffer {
 
 /**
  * A real, decodable RGB PNG that looks like something in a screenshot: a diagonal gradient from
- * `from` to `to` with a pale disc. `grain` adds deterministic noise of ± that much per channel,
- * which defeats compression, so a large picture makes a large upload (progress worth watching).
+ * `from` to `to` with a pale disc. `padTo` makes the file that many bytes with a private chunk
+ * that decoders skip: a large upload (progress worth watching) of a picture that stays clean.
  */
-export function picture(width: number, height: number, from: Rgb, to: Rgb, grain = 0): Buffer {
+export function picture(width: number, height: number, from: Rgb, to: Rgb, padTo = 0): Buffer {
   const stride = width * 3 + 1;
   const raw = Buffer.alloc(stride * height);
-  let seed = 0x9e3779b9;
-  const noise = () => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return grain ? ((seed >>> 0) % (2 * grain + 1)) - grain : 0;
-  };
   const [cx, cy, radius] = [width * 0.7, height * 0.35, Math.min(width, height) * 0.18];
   for (let y = 0; y < height; y++) {
     raw[y * stride] = 0; // filter: none
@@ -34,7 +27,7 @@ export function picture(width: number, height: number, from: Rgb, to: Rgb, grain
       const inDisc = (x - cx) ** 2 + (y - cy) ** 2 < radius ** 2;
       for (let c = 0; c < 3; c++) {
         const base = inDisc ? 250 : from[c]! + (to[c]! - from[c]!) * t;
-        raw[y * stride + 1 + x * 3 + c] = Math.max(0, Math.min(255, Math.round(base + noise())));
+        raw[y * stride + 1 + x * 3 + c] = Math.round(base);
       }
     }
   }
@@ -42,10 +35,12 @@ export function picture(width: number, height: number, from: Rgb, to: Rgb, grain
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, standard filters, no interlace
-  return Buffer.concat([
+  const start = Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', header),
     chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
   ]);
+  const end = chunk('IEND', Buffer.alloc(0));
+  const padding = padTo - start.length - end.length - 12; // 12: a chunk's length, type and CRC
+  return Buffer.concat([start, ...(padding > 0 ? [chunk('paDd', Buffer.alloc(padding))] : []), end]);
 }

@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-/// <reference lib="dom.iterable" />
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +23,14 @@ const LAUNCH_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const INSTRUMENT = fileURLToPath(new URL('./instrument.js', import.meta.url));
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
 const WIDTHS = [360, 1280] as const;
 const ZONE = 'Asia/Kolkata';
 const PHONE = '+919876543210';
 const NAME = 'Asha Rao';
 const RESEND_SECONDS = 3;
+const UPLOAD_BYTES = 2 * 1024 * 1024;
 const STEP = { timeout: 60_000 };
 
 const missing = !existsSync(CHROMIUM);
@@ -46,6 +46,11 @@ function addDays(isoDate: string, days: number): string {
   const date = new Date(`${isoDate}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() + days);
   return date.toISOString().slice(0, 10);
+}
+
+/** `window.e2e.<expression>` in the page (see instrument.js), awaited. */
+function probe<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(`window.e2e.${expression}`) as Promise<T>;
 }
 
 /**
@@ -77,7 +82,7 @@ class BrowserErrors {
   async check(pages: Page[]): Promise<void> {
     for (const page of pages) {
       if (page.isClosed()) continue;
-      const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations.splice(0));
+      const violations = await probe<string[]>(page, 'cspViolations.splice(0)');
       for (const violation of violations) this.unexpected.push(`CSP violation: ${violation}`);
     }
     const found = this.unexpected.splice(0);
@@ -98,13 +103,7 @@ describe('the web client in Chromium', { skip }, () => {
 
   async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ZONE, locale: 'en-GB' });
-    await context.addInitScript(() => {
-      const seen: string[] = [];
-      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener('securitypolicyviolation', (event) =>
-        seen.push(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`),
-      );
-    });
+    await context.addInitScript({ path: INSTRUMENT });
     const page = await context.newPage();
     errors.watch(page);
     pages.push(page);
@@ -116,9 +115,7 @@ describe('the web client in Chromium', { skip }, () => {
     return fetch(`${server.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
   }
 
-  async function tokenIn(page: Page): Promise<string | undefined> {
-    return page.evaluate(() => JSON.parse(localStorage.getItem('cheershare.session') ?? '{}').token);
-  }
+  const tokenIn = (page: Page) => probe<string | undefined>(page, 'token()');
 
   async function myCreatives(token: string): Promise<Creative[]> {
     const res = await api('/creatives?limit=100', token);
@@ -131,22 +128,8 @@ describe('the web client in Chromium', { skip }, () => {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 360 ? 760 : 900 });
-      await page.evaluate(async () => {
-        const images = [...document.images];
-        for (const image of images) image.loading = 'eager';
-        await Promise.all(
-          images
-            .filter((image) => !image.complete)
-            .map(
-              (image) =>
-                new Promise((resolve) => {
-                  image.addEventListener('load', resolve);
-                  image.addEventListener('error', resolve);
-                }),
-            ),
-        );
-      });
-      const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      await probe(page, 'settleImages()');
+      const sideways = await probe<number>(page, 'sideways()');
       assert.equal(sideways, 0, `"${name}" scrolls sideways at ${width} px`);
       await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage });
     }
@@ -162,7 +145,7 @@ describe('the web client in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Send code' }).click();
     const codeInput = page.getByLabel('Code from the SMS', { exact: true });
     const waitedOut = page.locator('#request-error', { hasText: 'You can ask for a code again now.' });
-    await codeInput.or(waitedOut).waitFor();
+    await page.locator('#code:visible').or(waitedOut).waitFor();
     if (await waitedOut.isVisible()) {
       await page.getByRole('button', { name: 'Send code' }).click();
       await codeInput.waitFor();
@@ -271,28 +254,20 @@ describe('the web client in Chromium', { skip }, () => {
     assert.equal(await date.getAttribute('min'), today);
     assert.equal(await date.getAttribute('max'), addDays(today, meta.max_schedule_days));
 
-    // Every value each progress bar shows, and how many files were ever uploading at once.
-    await page.evaluate(() => {
-      const record = window as unknown as { progressSeen: Record<string, number[]>; mostAtOnce: number };
-      record.progressSeen = {};
-      record.mostAtOnce = 0;
-      const queue = document.getElementById('queue')!;
-      new MutationObserver(() => {
-        for (const entry of queue.querySelectorAll<HTMLElement>('.item')) {
-          const seen = (record.progressSeen[entry.dataset.file!] ??= []);
-          const value = entry.querySelector('progress')!.value;
-          if (seen.at(-1) !== value) seen.push(value);
-        }
-        record.mostAtOnce = Math.max(record.mostAtOnce, queue.querySelectorAll('[data-state="uploading"]').length);
-      }).observe(queue, { subtree: true, childList: true, attributes: true });
-    });
-    const progressSeen = (file: string) =>
-      page.evaluate((name) => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen[name], file);
+    const progressSeen = (file: string) => probe<number[] | undefined>(page, `progress[${JSON.stringify(file)}]`);
 
     const pictures = {
-      'sunrise.png': picture(1200, 800, [194, 65, 12], [253, 186, 116], 24),
-      'harbour.png': picture(1200, 800, [30, 64, 175], [125, 211, 252], 24),
+      'sunrise.png': picture(1200, 800, [194, 65, 12], [253, 186, 116], UPLOAD_BYTES),
+      'harbour.png': picture(1200, 800, [30, 64, 175], [125, 211, 252], UPLOAD_BYTES),
     };
+    // Loopback sends 2 MB in one go; at 2 MB/s the bar has time to show the bytes going out.
+    const devtools = await page.context().newCDPSession(page);
+    await devtools.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: UPLOAD_BYTES,
+    });
     for (const [name, date] of [
       ['sunrise.png', today],
       ['harbour.png', addDays(today, 1)],
@@ -302,6 +277,10 @@ describe('the web client in Chromium', { skip }, () => {
       assert.equal(await item(name).locator('progress').getAttribute('value'), '100');
       assert.equal(await item(name).locator('.percent').textContent(), '100 %');
       const seen = (await progressSeen(name)) ?? [];
+      assert.ok(
+        seen.some((value) => value > 0 && value < 100),
+        `the bar showed the upload under way: ${seen}`,
+      );
       assert.equal(seen.at(-1), 100, `progress went ${seen}`);
       assert.deepEqual(
         seen,
@@ -309,6 +288,7 @@ describe('the web client in Chromium', { skip }, () => {
         `progress only moves forward: ${seen}`,
       );
     }
+    await devtools.detach();
 
     const token = (await tokenIn(page))!;
     const creatives = await myCreatives(token);
@@ -328,8 +308,7 @@ describe('the web client in Chromium', { skip }, () => {
       const image = tiles.locator('img');
       assert.equal(await image.getAttribute('src'), creative.creative_url);
       // Drawn for real: served by /uploads and allowed by the CSP.
-      await page.waitForFunction((img) => (img as HTMLImageElement).complete, await image.elementHandle());
-      assert.equal(await image.evaluate((img: HTMLImageElement) => img.naturalWidth), 1200, gallery);
+      assert.equal(await probe(page, `imageWidth('${gallery} .tile img')`), 1200, gallery);
     }
     await capture(page, '03-workspace');
   });
@@ -354,7 +333,7 @@ describe('the web client in Chromium', { skip }, () => {
     }));
     await upload(batch, later);
     for (const { name } of batch) await item(name, 'done').waitFor();
-    assert.equal(await page.evaluate(() => (window as unknown as { mostAtOnce: number }).mostAtOnce), 1, 'one upload at a time');
+    assert.equal(await probe(page, 'mostUploadingAtOnce'), 1, 'one upload at a time');
 
     // Nine of mine now: a first page of eight, then one more.
     const tiles = page.locator('#mine-list .tile');
