@@ -28,6 +28,19 @@ window.e2e = {
     );
   },
 
+  /** Drops files on `selector` as a person dragging them from their desktop would. */
+  dropFiles(selector, files) {
+    const transfer = new DataTransfer();
+    for (const { name, type, base64 } of files) {
+      const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+      transfer.items.add(new File([bytes], name, { type }));
+    }
+    const target = document.querySelector(selector);
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }
+  },
+
   /** The decoded width of the first image under `selector`, once it has loaded (0 if it failed). */
   async imageWidth(selector) {
     const image = document.querySelector(selector);

@@ -325,13 +325,18 @@ describe('the web client in Chromium', { skip }, () => {
     await capture(page, '04-upload-refused');
   });
 
-  test('several files queue one after another; My creatives pages and filters them', STEP, async () => {
+  test('several dropped files queue one after another; My creatives pages and filters them', STEP, async () => {
     const later = addDays(today, 2);
     const batch = Array.from({ length: 7 }, (_, i) => ({
       name: `batch-${i + 1}.png`,
       buffer: picture(480, 320, [20 + i * 30, 120, 200 - i * 25], [240, 200 - i * 20, 80 + i * 20]),
     }));
-    await upload(batch, later);
+    // Dragged in from the desktop this time, all at once.
+    await page.getByLabel('Scheduled for', { exact: true }).fill(later);
+    const dropped = batch.map(({ name, buffer }) => ({ name, type: 'image/png', base64: buffer.toString('base64') }));
+    await probe(page, `dropFiles('#dropzone', ${JSON.stringify(dropped)})`);
+    assert.equal(await page.locator('#preview .chosen').count(), 7, 'each dropped file is previewed');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
     for (const { name } of batch) await item(name, 'done').waitFor();
     assert.equal(await probe(page, 'mostUploadingAtOnce'), 1, 'one upload at a time');
 
