@@ -6,7 +6,27 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['public/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', localStorage: 'readonly' } },
+    files: ['public/**/*.js', 'test/e2e/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'fetch',
+          'localStorage',
+          'XMLHttpRequest',
+          'FormData',
+          'URL',
+          'URLSearchParams',
+          'setInterval',
+          'clearInterval',
+          'MutationObserver',
+          'DataTransfer',
+          'DragEvent',
+          'File',
+          'atob',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );

@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { BackgroundTasks } from './background.ts';
 import type { Config, TrustProxy } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -12,9 +12,13 @@ import { installValidation } from './http/validation.ts';
 import type { OtpService } from './otp/service.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import { accountRoutes } from './routes/account.ts';
+import { creativesFeature } from './routes/creatives-feature.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { metaRoutes } from './routes/meta.ts';
 import { signupRoutes } from './routes/signup.ts';
+import { webRoutes } from './routes/web.ts';
 import type { SmsSender } from './sms/sender.ts';
+import type { LocalDiskStorage } from './storage/local-disk.ts';
 
 /** JSON bodies (signup) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES instead. */
 export const JSON_BODY_LIMIT = 100 * 1024;
@@ -33,6 +37,7 @@ export interface AppDependencies {
   otp: OtpService;
   rateLimiter: RateLimiter;
   sms: SmsSender;
+  storage: LocalDiskStorage;
 }
 
 /** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
@@ -45,6 +50,15 @@ export async function buildApp(deps: AppDependencies) {
     genReqId: () => randomUUID(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // The router answers these itself, before any hook; say them in our format. A path that
+    // cannot be percent-decoded names no resource, so it is not found like any other.
+    frameworkErrors: (error, request, reply) => {
+      const status = error.code === 'FST_ERR_BAD_URL' ? 404 : (error.statusCode ?? 500);
+      void (reply as FastifyReply)
+        .code(status)
+        .header('x-request-id', request.id)
+        .send({ error: status === 404 ? notFoundMessage(request) : error.message });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);
@@ -73,7 +87,7 @@ export async function buildApp(deps: AppDependencies) {
     return reply.code(status).send({ error: status === 503 ? error.message : 'internal server error' });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: `${request.method} ${request.url.split('?')[0]} not found` });
+    reply.code(404).send({ error: notFoundMessage(request) });
   });
 
   await app.register(helmet, {
@@ -107,8 +121,15 @@ export async function buildApp(deps: AppDependencies) {
   });
   await app.register(signupRoutes, deps);
   await app.register(accountRoutes, deps);
+  await app.register(metaRoutes, { config });
+  await app.register(creativesFeature, { config, db: deps.db, storage: deps.storage });
+  await app.register(webRoutes);
 
   return app;
+}
+
+function notFoundMessage(request: FastifyRequest): string {
+  return `${request.method} ${request.url.split('?')[0]} not found`;
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -16,6 +16,7 @@ import { RedisRateLimiter } from './ratelimit/redis.ts';
 import { connectRedis, REDIS_KEY_PREFIX } from './redis.ts';
 import { createSmsProvider } from './sms/create.ts';
 import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './sms/sender.ts';
+import { LocalDiskStorage } from './storage/local-disk.ts';
 
 export interface Dependencies extends AppDependencies {
   redis: Redis | undefined;
@@ -38,6 +39,8 @@ export async function createDependencies(
   logger: FastifyBaseLogger,
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
+  const { storage, swept } = await LocalDiskStorage.open(config.uploadDir);
+  if (swept > 0) logger.info({ files: swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
   const db = await openDatabase(config);
   let redis: Redis | undefined;
   try {
@@ -81,6 +84,7 @@ export async function createDependencies(
       { name: 'database', check: () => db.ping() },
       ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
     ],
+    storage,
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },

@@ -129,7 +129,7 @@ describe('the server as a process', { concurrency: 3 }, () => {
   test('npm run build, then node dist/main.js starts (migrations found from dist/), serves and stops', async () => {
     const build = runProcess({}, { command: ['npm', 'run', '--silent', 'build'] });
     assert.equal(await build.exited, 0, build.stderr() + JSON.stringify(build.logs));
-    const server = await startServerProcess(embeddedEnv(), { command: [process.execPath, 'dist/main.js'] });
+    const server = await startServerProcess(embeddedEnv(), { script: 'dist/main.js' });
     assert.equal(server.logs.filter((line) => line.msg === 'migration applied').length > 0, true);
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${server.url}/readyz`)).status, 200);

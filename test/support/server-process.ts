@@ -16,6 +16,8 @@ export interface LogLine {
 
 export interface ServerProcess {
   proc: ChildProcess;
+  /** The server's own process id (`proc` may be a wrapper such as npm that runs it as a descendant). */
+  pid: number;
   port: number;
   url: string;
   /** Parsed JSON log lines so far (stdout). */
@@ -41,7 +43,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface RunOptions {
-  /** Relative to the repository root; `src/main.ts` by default. */
+  /** Relative to the repository root: TypeScript runs under tsx, JavaScript (`dist/main.js`) with plain node. */
   script?: string;
   args?: string[];
   /** The working directory (where `.env` is read); the repository root by default. */
@@ -56,8 +58,9 @@ export interface RunOptions {
 export function runProcess(
   env: Record<string, string>,
   { script = 'src/main.ts', args = [], cwd = ROOT, command, detached = false }: RunOptions = {},
-): Omit<ServerProcess, 'port' | 'url'> {
-  const [file, ...argv] = command ?? [process.execPath, '--import', TSX_LOADER, join(ROOT, script), ...args];
+): Omit<ServerProcess, 'port' | 'url' | 'pid'> {
+  const loader = script.endsWith('.ts') ? ['--import', TSX_LOADER] : [];
+  const [file, ...argv] = command ?? [process.execPath, ...loader, join(ROOT, script), ...args];
   const proc = spawn(file, argv, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV: 'test', ...env },
@@ -133,14 +136,15 @@ export function runProcess(
 export async function startServerProcess(env: Record<string, string>, options: RunOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   const child = runProcess({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env }, options);
+  let started: LogLine;
   try {
-    await child.waitForLog((line) => line.msg === 'server started', 30_000);
+    started = await child.waitForLog((line) => line.msg === 'server started', 30_000);
   } catch (error) {
     if (options.detached) process.kill(-child.proc.pid!, 'SIGKILL');
     else child.proc.kill('SIGKILL');
     throw error;
   }
-  return { ...child, port, url: `http://127.0.0.1:${port}` };
+  return { ...child, pid: Number(started.pid), port, url: `http://127.0.0.1:${port}` };
 }
 
 function osSignal(signal: NodeJS.Signals): number {

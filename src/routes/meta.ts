@@ -1,0 +1,31 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { todayIn } from '../calendar.ts';
+import type { Config } from '../config.ts';
+import { ACCEPTED_IMAGE_TYPES } from '../images.ts';
+
+const Meta = Type.Object({
+  timezone: Type.String({ description: 'APP_TIMEZONE: the zone that defines "today"' }),
+  today: Type.String({ format: 'date' }),
+  max_upload_bytes: Type.Integer(),
+  max_schedule_days: Type.Integer(),
+  otp_length: Type.Integer(),
+  accepted_types: Type.Array(Type.String()),
+});
+
+/** `GET /meta` (public): the limits a client checks before it sends anything. */
+export const metaRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const acceptedTypes = ACCEPTED_IMAGE_TYPES.map((type) => type.mime);
+  app.get(
+    '/meta',
+    { schema: { tags: ['meta'], summary: 'Limits and the current date, for client-side validation', response: { 200: Meta } } },
+    async () => ({
+      timezone: config.appTimezone,
+      today: todayIn(config.appTimezone),
+      max_upload_bytes: config.maxUploadBytes,
+      max_schedule_days: config.maxScheduleDays,
+      otp_length: config.otp.length,
+      accepted_types: acceptedTypes,
+    }),
+  );
+};
