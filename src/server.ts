@@ -24,11 +24,24 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await deps.close();
     throw error;
   }
-  // What a shutdown that runs out of time abandons: requests whose response has not been sent.
-  const inFlight = new Set<IncomingMessage>();
+  // Requests whose response has not completed: what a shutdown that runs out of time abandons.
+  const inFlight = new Map<IncomingMessage, ServerResponse>();
+  // Node's server.close() (inside app.close()) destroys idle connections once, and counts as idle a
+  // connection whose response has been ended but not yet flushed to a slow reader, cutting it short.
+  // So idle connections are closed only while no response is flushing, and again whenever a
+  // response completes during shutdown: that also closes a keep-alive connection whose response
+  // began before the signal, which would otherwise hold the drain for the 72 s keep-alive timeout.
+  const closeIdleConnections = app.server.closeIdleConnections.bind(app.server);
+  app.server.closeIdleConnections = () => {
+    const flushing = [...inFlight.values()].some((response) => response.writableEnded && !response.writableFinished);
+    if (!flushing) closeIdleConnections();
+  };
   app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    inFlight.add(request);
-    response.once('close', () => inFlight.delete(request));
+    inFlight.set(request, response);
+    response.once('close', () => {
+      inFlight.delete(request);
+      if (deps.lifecycle.shuttingDown) app.server.closeIdleConnections();
+    });
   });
   const cleanup = startPeriodicCleanup(deps.cleanupTasks, logger);
   logger.info({ address, env: config.env, database: deps.db.kind }, 'server started');
@@ -54,7 +67,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (outcome === 'timeout') {
       logger.error(
         {
-          requestsInFlight: [...inFlight].map((request) => `${request.method} ${request.url?.split('?')[0]}`),
+          requestsInFlight: [...inFlight.keys()].map((request) => `${request.method} ${request.url?.split('?')[0]}`),
           backgroundTasks: deps.background.pending(),
         },
         `shutdown budget of ${config.shutdownTimeoutSeconds}s exceeded: abandoning requests in flight and background tasks`,

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './support/backends.ts';
+import { databaseBackends, tempDir } from './support/backends.ts';
+import { png } from './support/images.ts';
+import { uploadForm } from './support/multipart.ts';
 import { RawConnection } from './support/raw-http.ts';
+import { seedSignedInUser } from './support/seed.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 const dirs: string[] = [];
@@ -17,6 +20,7 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+const SWAGGER_BUNDLE = new URL('../node_modules/@fastify/swagger-ui/static/swagger-ui-bundle.js', import.meta.url);
 const SIGNUP_BODY = JSON.stringify({ name: 'Asha', phone_number: '+919876543210' });
 
 /**
@@ -92,6 +96,48 @@ describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
     assert.ok(
       server.logs.some((line) => line.msg === 'request completed' && (line.res as { statusCode?: number })?.statusCode === 200),
     );
+  });
+
+  test('responses still being sent to slow readers at the signal are delivered whole, then exit 0', async () => {
+    const env = embeddedEnv();
+    const database = await databaseBackends[0]!.create();
+    dirs.push(database.env.DATA_DIR!);
+    const user = await seedSignedInUser(database);
+    const server = await startServerProcess({ ...env, ...database.env, SHUTDOWN_TIMEOUT_SECONDS: '20' });
+    const upload = uploadForm(png(8 * 1024 * 1024), new Date().toISOString().slice(0, 10));
+    const created = await fetch(`${server.url}/upload-creative`, {
+      method: 'POST',
+      headers: { ...upload.headers, ...user.headers },
+      body: upload.body,
+    });
+    assert.equal(created.status, 201);
+    const { creative } = (await created.json()) as { creative: { creative_url: string; size_bytes: number } };
+
+    // Two downloads whose readers stop reading at once: an 8 MiB stored image and the 1.5 MB
+    // Swagger UI bundle. The server has begun both responses when the signal arrives.
+    const readers = await Promise.all(
+      [creative.creative_url, '/docs/static/swagger-ui-bundle.js'].map(async (path) => {
+        const connection = await RawConnection.open(server.port);
+        connection.socket.pause();
+        await connection.send(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        return connection;
+      }),
+    );
+    await server.waitForLog((line) => (line.req as { url?: string })?.url === '/docs/static/swagger-ui-bundle.js');
+    await sleep(300);
+
+    server.proc.kill('SIGTERM');
+    await server.waitForLog((line) => line.msg === 'shutdown started');
+    await sleep(300);
+    for (const reader of readers) reader.socket.resume();
+
+    const [image, bundle] = await Promise.all(readers.map((reader) => reader.response()));
+    assert.equal(image!.status, 200);
+    assert.equal(image!.bytes.length, creative.size_bytes, 'the whole image');
+    assert.equal(bundle!.status, 200);
+    assert.equal(bundle!.bytes.length, readFileSync(SWAGGER_BUNDLE).length, 'the whole bundle');
+    await Promise.all(readers.map((reader) => reader.closed));
+    assert.equal(await server.exited, 0, 'no keep-alive connection held the drain past its budget');
   });
 
   test('the budget runs out (a request that never completes): what was abandoned is logged, exit 1', async () => {

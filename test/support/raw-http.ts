@@ -3,6 +3,8 @@ import { connect, type Socket } from 'node:net';
 export interface RawResponse {
   status: number;
   headers: Record<string, string>;
+  /** The body's bytes, and as UTF-8 text. */
+  bytes: Buffer;
   body: string;
 }
 
@@ -12,15 +14,14 @@ export interface RawResponse {
  * closes it.
  */
 export class RawConnection {
-  private received = '';
+  private received = Buffer.alloc(0);
   private wake: () => void = () => {};
   /** Resolves once the server has closed the connection (or it failed). */
   readonly closed: Promise<void>;
 
   private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.received += chunk;
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
       this.wake();
     });
     socket.on('error', () => {});
@@ -38,7 +39,7 @@ export class RawConnection {
 
   /** Whatever the server has sent so far. */
   get text(): string {
-    return this.received;
+    return this.received.toString('utf8');
   }
 
   send(data: string): Promise<void> {
@@ -50,10 +51,13 @@ export class RawConnection {
     for (;;) {
       const parsed = parseResponse(this.received);
       if (parsed) {
-        this.received = this.received.slice(parsed.length);
+        this.received = this.received.subarray(parsed.length);
         return parsed.response;
       }
-      if (this.socket.destroyed) throw new Error(`connection closed before a full response: ${JSON.stringify(this.received)}`);
+      if (this.socket.destroyed) {
+        const head = JSON.stringify(this.received.subarray(0, 200).toString('utf8'));
+        throw new Error(`connection closed before a full response: ${this.received.length} bytes, ${head}…`);
+      }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
@@ -63,20 +67,17 @@ export class RawConnection {
   }
 }
 
-function parseResponse(text: string): { response: RawResponse; length: number } | undefined {
-  const end = text.indexOf('\r\n\r\n');
+function parseResponse(data: Buffer): { response: RawResponse; length: number } | undefined {
+  const end = data.indexOf('\r\n\r\n');
   if (end < 0) return undefined;
-  const [statusLine = '', ...headerLines] = text.slice(0, end).split('\r\n');
+  const [statusLine = '', ...headerLines] = data.subarray(0, end).toString('latin1').split('\r\n');
   const headers: Record<string, string> = {};
   for (const line of headerLines) {
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  const bodyLength = Number(headers['content-length'] ?? 0);
-  // Content-Length counts bytes; these test bodies are ASCII.
-  if (text.length < end + 4 + bodyLength) return undefined;
-  return {
-    response: { status: Number(statusLine.split(' ')[1]), headers, body: text.slice(end + 4, end + 4 + bodyLength) },
-    length: end + 4 + bodyLength,
-  };
+  const length = end + 4 + Number(headers['content-length'] ?? 0);
+  if (data.length < length) return undefined;
+  const bytes = Buffer.from(data.subarray(end + 4, length));
+  return { response: { status: Number(statusLine.split(' ')[1]), headers, bytes, body: bytes.toString('utf8') }, length };
 }
