@@ -290,7 +290,12 @@ describe('environmentWithDotenv', () => {
 
   test('a missing .env file leaves the process environment as it is', () => {
     const processEnv = { PORT: '6000' };
-    assert.deepEqual(environmentWithDotenv(processEnv, join(tempDir(), 'no-such.env')), processEnv);
+    const dir = tempDir();
+    try {
+      assert.deepEqual(environmentWithDotenv(processEnv, join(dir, 'no-such.env')), processEnv);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -358,13 +358,18 @@ describe('the migrate CLI', { concurrency: true }, () => {
   });
 
   test('a wrong command or count is a usage error (exit 2) that touches no database', async () => {
-    const dataDir = join(tempDir(), 'never-created');
-    const usages = [['sideways'], ['down', 'two'], ['up', '0'], ['force']];
-    const results = await Promise.all(usages.map((args) => migrateCli({ DATA_DIR: dataDir }, args)));
-    results.forEach((result, i) => {
-      assert.equal(result.code, 2, `${usages[i]!.join(' ')}: ${result.stderr}`);
-      assert.match(result.stderr, /^migrate: /);
-    });
-    assert.ok(!existsSync(dataDir), 'the embedded database was not created');
+    const dir = tempDir();
+    const dataDir = join(dir, 'never-created');
+    try {
+      const usages = [['sideways'], ['down', 'two'], ['up', '0'], ['force']];
+      const results = await Promise.all(usages.map((args) => migrateCli({ DATA_DIR: dataDir }, args)));
+      results.forEach((result, i) => {
+        assert.equal(result.code, 2, `${usages[i]!.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, /^migrate: /);
+      });
+      assert.ok(!existsSync(dataDir), 'the embedded database was not created');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
