@@ -44,7 +44,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     });
   });
   const cleanup = startPeriodicCleanup(deps.cleanupTasks, logger);
-  logger.info({ address, env: config.env, database: deps.db.kind }, 'server started');
 
   const shutdown = async (signal: string): Promise<number> => {
     deps.lifecycle.shuttingDown = true;
