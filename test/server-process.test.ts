@@ -36,7 +36,7 @@ function groupIsGone(pgid: number): boolean {
 }
 
 // Each test starts server processes (about a second of CPU each): run them side by side.
-describe('the server as a process', { concurrency: 3 }, () => {
+describe('the server as a process', { concurrency: 2 }, () => {
   test('npm start on the embedded default: /healthz, /readyz, /docs/json; Ctrl-C drains and stops it', async () => {
     const server = await startServerProcess(embeddedEnv(), { command: ['npm', 'start'], detached: true });
     try {

@@ -1,19 +1,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { databaseBackends, tempDir } from './support/backends.ts';
+import { openPglite } from '../src/db/pglite.ts';
+import { tempDir } from './support/backends.ts';
+import { migratedDataDir } from './support/embedded.ts';
 import { png } from './support/images.ts';
 import { uploadForm } from './support/multipart.ts';
 import { RawConnection } from './support/raw-http.ts';
-import { seedSignedInUser } from './support/seed.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { createSignedInUser } from './support/users.ts';
 
 const dirs: string[] = [];
-function embeddedEnv(): Record<string, string> {
-  const dataDir = tempDir();
+/** A migrated embedded database and an upload directory of its own. */
+async function embeddedEnv(): Promise<Record<string, string>> {
+  const dataDir = await migratedDataDir();
   const uploadDir = tempDir();
-  dirs.push(dataDir, uploadDir);
+  dirs.push(dirname(dataDir), uploadDir);
   return { DATA_DIR: dataDir, UPLOAD_DIR: uploadDir };
 }
 after(() => {
@@ -40,9 +44,9 @@ function messages(server: ServerProcess): string[] {
 }
 
 // Each test starts its own server process (about a second of CPU each): run them side by side.
-describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
+describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
   test('SIGTERM: the request in flight completes with 200, new connections are refused, busy ones get 503, exit 0', async () => {
-    const server = await startServerProcess({ ...embeddedEnv(), SHUTDOWN_TIMEOUT_SECONDS: '20' });
+    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '20' });
 
     // An idle keep-alive connection: one request answered, the connection kept open.
     const idle = await RawConnection.open(server.port);
@@ -99,11 +103,10 @@ describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
   });
 
   test('responses still being sent to slow readers at the signal are delivered whole, then exit 0', async () => {
-    const env = embeddedEnv();
-    const database = await databaseBackends[0]!.create();
-    dirs.push(database.env.DATA_DIR!);
-    const user = await seedSignedInUser(database);
-    const server = await startServerProcess({ ...env, ...database.env, SHUTDOWN_TIMEOUT_SECONDS: '20' });
+    const env = await embeddedEnv();
+    const db = await openPglite(env.DATA_DIR!);
+    const user = await createSignedInUser(db).finally(() => db.close());
+    const server = await startServerProcess({ ...env, SHUTDOWN_TIMEOUT_SECONDS: '20' });
     const upload = uploadForm(png(8 * 1024 * 1024), new Date().toISOString().slice(0, 10));
     const created = await fetch(`${server.url}/upload-creative`, {
       method: 'POST',
@@ -141,7 +144,7 @@ describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
   });
 
   test('the budget runs out (a request that never completes): what was abandoned is logged, exit 1', async () => {
-    const server = await startServerProcess({ ...embeddedEnv(), SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '1' });
     const slow = await startSlowSignup(server);
 
     server.proc.kill('SIGTERM');
@@ -157,7 +160,7 @@ describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
   });
 
   test('a second signal during the drain exits at once with a non-zero code', async () => {
-    const server = await startServerProcess({ ...embeddedEnv(), SHUTDOWN_TIMEOUT_SECONDS: '60' });
+    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '60' });
     const slow = await startSlowSignup(server);
 
     server.proc.kill('SIGTERM');
@@ -171,7 +174,7 @@ describe('graceful shutdown of the real process', { concurrency: 3 }, () => {
   });
 
   test('a closed stdout (the log reader has gone) does not keep the process from stopping', async () => {
-    const server = await startServerProcess(embeddedEnv());
+    const server = await startServerProcess(await embeddedEnv());
     server.proc.stdout!.destroy();
     assert.equal(await server.stop('SIGTERM'), 0);
   });

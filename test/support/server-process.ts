@@ -138,7 +138,8 @@ export async function startServerProcess(env: Record<string, string>, options: R
   const child = runProcess({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env }, options);
   let started: LogLine;
   try {
-    started = await child.waitForLog((line) => line.msg === 'server started', 30_000);
+    // Generous: on a busy machine several servers may be starting at once.
+    started = await child.waitForLog((line) => line.msg === 'server started', 90_000);
   } catch (error) {
     if (options.detached) process.kill(-child.proc.pid!, 'SIGKILL');
     else child.proc.kill('SIGKILL');
