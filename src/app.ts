@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { HttpError } from './http/errors.ts';
 import { installValidation } from './http/validation.ts';
+import type { FeedCache } from './feed-cache.ts';
 import type { OtpService } from './otp/service.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -16,6 +17,7 @@ import { creativesFeature } from './routes/creatives-feature.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { signupRoutes } from './routes/signup.ts';
+import type { Sessions } from './sessions.ts';
 import type { SmsSender } from './sms/sender.ts';
 import type { LocalDiskStorage } from './storage/local-disk.ts';
 
@@ -37,6 +39,8 @@ export interface AppDependencies {
   rateLimiter: RateLimiter;
   sms: SmsSender;
   storage: LocalDiskStorage;
+  sessions: Sessions;
+  feedCache: FeedCache;
 }
 
 /** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
@@ -122,7 +126,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(signupRoutes, deps);
   await app.register(accountRoutes, deps);
   await app.register(metaRoutes, { config });
-  await app.register(creativesFeature, { config, db: deps.db, storage: deps.storage });
+  await app.register(creativesFeature, deps);
 
   return app;
 }
