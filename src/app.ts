@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -8,6 +7,7 @@ import type { BackgroundTasks } from './background.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { HttpError } from './http/errors.ts';
+import { installSecurityHeaders } from './http/security-headers.ts';
 import { installValidation } from './http/validation.ts';
 import type { FeedCache } from './feed-cache.ts';
 import type { OtpService } from './otp/service.ts';
@@ -94,7 +94,7 @@ export async function buildApp(deps: AppDependencies) {
     reply.code(404).send({ error: notFoundMessage(request) });
   });
 
-  await app.register(helmet, {
+  installSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
