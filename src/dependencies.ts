@@ -89,8 +89,8 @@ export async function createDependencies(
       ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
     ],
     storage,
-    sessions: new Sessions(db, overrides.cacheTtlMs),
-    feedCache: createFeedCache(overrides.cacheTtlMs),
+    sessions: new Sessions(db, { ttlMs: overrides.cacheTtlMs, now }),
+    feedCache: createFeedCache({ ttlMs: overrides.cacheTtlMs, now }),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },

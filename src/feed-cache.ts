@@ -9,7 +9,7 @@ export const FEED_CACHE_TTL_MS = 1_000;
  */
 export type FeedCache = ShortLivedCache<string>;
 
-export function createFeedCache(ttlMs = FEED_CACHE_TTL_MS): FeedCache {
+export function createFeedCache({ ttlMs = FEED_CACHE_TTL_MS, now }: { ttlMs?: number; now?: () => number } = {}): FeedCache {
   // A handful of dates at most are "today" somewhere at any moment.
-  return new ShortLivedCache({ ttlMs, maxEntries: 16 });
+  return new ShortLivedCache({ ttlMs, maxEntries: 16, now });
 }

@@ -17,11 +17,12 @@ export class Sessions {
 
   constructor(
     private readonly db: Queryable,
-    ttlMs = TOKEN_CACHE_TTL_MS,
+    { ttlMs = TOKEN_CACHE_TTL_MS, now }: { ttlMs?: number; now?: () => number } = {},
   ) {
     this.cache = new ShortLivedCache({
       ttlMs,
       maxEntries: MAX_CACHED_TOKENS,
+      now,
       // Unknown tokens are not remembered: junk must not push live tokens out.
       validUntil: (live) => live?.expiry.getTime() ?? 0,
     });
