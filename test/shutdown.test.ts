@@ -46,7 +46,7 @@ function messages(server: ServerProcess): string[] {
 // Each test starts its own server process (about a second of CPU each): run them side by side.
 describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
   test('SIGTERM: the request in flight completes with 200, new connections are refused, busy ones get 503, exit 0', async () => {
-    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '20' });
+    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '20', LOG_LEVEL: 'debug' });
 
     // An idle keep-alive connection: one request answered, the connection kept open.
     const idle = await RawConnection.open(server.port);
@@ -106,7 +106,7 @@ describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
     const env = await embeddedEnv();
     const db = await openPglite(env.DATA_DIR!);
     const user = await createSignedInUser(db).finally(() => db.close());
-    const server = await startServerProcess({ ...env, SHUTDOWN_TIMEOUT_SECONDS: '20' });
+    const server = await startServerProcess({ ...env, SHUTDOWN_TIMEOUT_SECONDS: '20', LOG_LEVEL: 'debug' });
     const upload = uploadForm(png(8 * 1024 * 1024), new Date().toISOString().slice(0, 10));
     const created = await fetch(`${server.url}/upload-creative`, {
       method: 'POST',
@@ -144,7 +144,7 @@ describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
   });
 
   test('the budget runs out (a request that never completes): what was abandoned is logged, exit 1', async () => {
-    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '1', LOG_LEVEL: 'debug' });
     const slow = await startSlowSignup(server);
 
     server.proc.kill('SIGTERM');
@@ -160,7 +160,7 @@ describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
   });
 
   test('a second signal during the drain exits at once with a non-zero code', async () => {
-    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '60' });
+    const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '60', LOG_LEVEL: 'debug' });
     const slow = await startSlowSignup(server);
 
     server.proc.kill('SIGTERM');
