@@ -54,6 +54,13 @@ export interface RunOptions {
   detached?: boolean;
 }
 
+// Children still running when a test file ends (a failed test skips its own stop) are killed, so a
+// failure never leaves a server behind; `npm test` runs with --test-force-exit so that the file ends.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 /** Runs `src/main.ts` (or `script`) as a child process with `env`, without waiting for readiness. */
 export function runProcess(
   env: Record<string, string>,
@@ -67,6 +74,8 @@ export function runProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
