@@ -96,7 +96,8 @@ export function runProcess(
     stderr += chunk;
   });
   const exited = new Promise<number>((resolve) => {
-    proc.once('exit', (code, signal) => {
+    // 'close', not 'exit': output still in the pipes at exit is read before anyone looks at it.
+    proc.once('close', (code, signal) => {
       for (const wake of waiters) wake();
       resolve(code ?? 128 + (signal ? osSignal(signal) : 0));
     });
