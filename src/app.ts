@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -7,8 +6,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, 
 import type { BackgroundTasks } from './background.ts';
 import type { Config, TrustProxy } from './config.ts';
 import type { Database } from './db/database.ts';
+import { AccessLog } from './http/access-log.ts';
 import { HttpError } from './http/errors.ts';
+import { installSecurityHeaders } from './http/security-headers.ts';
 import { installValidation } from './http/validation.ts';
+import type { FeedCache } from './feed-cache.ts';
 import type { OtpService } from './otp/service.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -17,6 +19,7 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { signupRoutes } from './routes/signup.ts';
 import { webRoutes } from './routes/web.ts';
+import type { Sessions } from './sessions.ts';
 import type { SmsSender } from './sms/sender.ts';
 import type { LocalDiskStorage } from './storage/local-disk.ts';
 
@@ -38,6 +41,8 @@ export interface AppDependencies {
   rateLimiter: RateLimiter;
   sms: SmsSender;
   storage: LocalDiskStorage;
+  sessions: Sessions;
+  feedCache: FeedCache;
 }
 
 /** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
@@ -48,6 +53,7 @@ export async function buildApp(deps: AppDependencies) {
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: () => randomUUID(),
+    logController: new AccessLog(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The router answers these itself, before any hook; say them in our format. A path that
@@ -90,7 +96,7 @@ export async function buildApp(deps: AppDependencies) {
     reply.code(404).send({ error: notFoundMessage(request) });
   });
 
-  await app.register(helmet, {
+  installSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -122,7 +128,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(signupRoutes, deps);
   await app.register(accountRoutes, deps);
   await app.register(metaRoutes, { config });
-  await app.register(creativesFeature, { config, db: deps.db, storage: deps.storage });
+  await app.register(creativesFeature, deps);
   await app.register(webRoutes);
 
   return app;

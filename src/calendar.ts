@@ -5,16 +5,29 @@
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const MAX_CACHED_ZONES = 1000;
 
+// Every UTC offset in use is a whole number of minutes, so a zone's date changes only at the start
+// of a UTC minute: within one minute the date found for a zone stays right.
+const MINUTE_MS = 60_000;
+const datesThisMinute = new Map<string, { minute: number; date: string }>();
+
 /** The date it is now in the IANA time zone `zone`; throws RangeError for an unknown zone. */
 export function todayIn(zone: string, now: Date = new Date()): string {
+  const minute = Math.floor(now.getTime() / MINUTE_MS);
+  const known = datesThisMinute.get(zone);
+  if (known?.minute === minute) return known.date;
   let formatter = formatters.get(zone);
   if (!formatter) {
     // en-CA formats dates as YYYY-MM-DD.
     formatter = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    if (formatters.size >= MAX_CACHED_ZONES) formatters.clear();
+    if (formatters.size >= MAX_CACHED_ZONES) {
+      formatters.clear();
+      datesThisMinute.clear();
+    }
     formatters.set(zone, formatter);
   }
-  return formatter.format(now);
+  const date = formatter.format(now);
+  datesThisMinute.set(zone, { minute, date });
+  return date;
 }
 
 /** True for `YYYY-MM-DD` naming a day that exists (no 2026-02-30). */

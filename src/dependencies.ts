@@ -8,12 +8,14 @@ import { DatabaseChallengeStore } from './data/otp-challenges.ts';
 import { deleteExpiredTokens } from './data/tokens.ts';
 import { formatName, Migrator } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
+import { createFeedCache } from './feed-cache.ts';
 import { RedisChallengeStore } from './otp/redis-store.ts';
 import { OtpService } from './otp/service.ts';
 import type { Clock } from './ratelimit/limiter.ts';
 import { MemoryRateLimiter } from './ratelimit/memory.ts';
 import { RedisRateLimiter } from './ratelimit/redis.ts';
 import { connectRedis, REDIS_KEY_PREFIX } from './redis.ts';
+import { Sessions } from './sessions.ts';
 import { createSmsProvider } from './sms/create.ts';
 import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './sms/sender.ts';
 import { LocalDiskStorage } from './storage/local-disk.ts';
@@ -31,6 +33,8 @@ export interface DependencyOverrides {
   redisKeyPrefix?: string;
   smsRetryBaseDelayMs?: number;
   now?: Clock;
+  /** How long tokens and the feed are cached (0: not at all, for tests that write to the database behind the app's back). */
+  cacheTtlMs?: number;
 }
 
 /** Opens the database (and Redis), applies pending migrations, and assembles everything the app needs. */
@@ -85,6 +89,8 @@ export async function createDependencies(
       ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
     ],
     storage,
+    sessions: new Sessions(db, { ttlMs: overrides.cacheTtlMs, now }),
+    feedCache: createFeedCache({ ttlMs: overrides.cacheTtlMs, now }),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },

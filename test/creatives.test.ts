@@ -31,7 +31,13 @@ for (const backend of databaseBackends) {
     let asha: SignedInUser;
     let ravi: SignedInUser;
     before(async () => {
-      t = await buildTestApp(backend, { APP_TIMEZONE: PAGO_PAGO.zone, MAX_UPLOAD_BYTES: '5000000', MAX_SCHEDULE_DAYS: '90' });
+      // Rows are written straight to the database here, as another instance would write them: no
+      // cache, so each request sees them at once (the cache is tested in cache.test.ts).
+      t = await buildTestApp(
+        backend,
+        { APP_TIMEZONE: PAGO_PAGO.zone, MAX_UPLOAD_BYTES: '5000000', MAX_SCHEDULE_DAYS: '90' },
+        { cacheTtlMs: 0 },
+      );
       asha = await createSignedInUser(t.deps.db, 'Asha');
       ravi = await createSignedInUser(t.deps.db, 'Ravi');
     });

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileS
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
-import { findUserByToken } from '../src/data/tokens.ts';
+import { findLiveToken, hashToken } from '../src/data/tokens.ts';
 import type { Database, Queryable } from '../src/db/database.ts';
 import {
   createMigrationFiles,
@@ -154,8 +154,8 @@ for (const backend of databaseBackends) {
         { creative_url: '/uploads/x.png', scheduled_at: '2023-05-02', content_type: null, size_bytes: null },
       ]);
 
-      const user = await findUserByToken(db, token);
-      assert.equal(user?.phone_number, '+919876543210', "the original's token still signs Asha in");
+      const live = await findLiveToken(db, hashToken(token));
+      assert.equal(live?.user.phone_number, '+919876543210', "the original's token still signs Asha in");
     });
 
     test('a failing migration rolls back, leaves dirty = true, and nothing runs until it is resolved', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 import type { User } from './users.ts';
 
@@ -30,7 +30,8 @@ export function generateToken(): string {
 
 /** The database keeps only SHA-256 of the token's text, so a leaked table grants nothing. */
 export function hashToken(plaintext: string): Buffer {
-  return createHash('sha256').update(plaintext).digest();
+  // The one-shot form: every authenticated request hashes its token.
+  return hash('sha256', plaintext, 'buffer');
 }
 
 export interface IssuedToken {
@@ -49,19 +50,27 @@ export async function createToken(db: Queryable, userId: number, ttlHours: numbe
   return { token, expiry: rows[0]!.expiry };
 }
 
-/** The user a live (unexpired, unrevoked) token of `scope` belongs to, or null. */
-export async function findUserByToken(db: Queryable, token: string, scope = SCOPE_AUTHENTICATION): Promise<User | null> {
-  const { rows } = await db.query<User>(
-    `SELECT users.id, users.created_at, users.name, users.phone_number, users.version
-     FROM users INNER JOIN tokens ON users.id = tokens.user_id
-     WHERE tokens.hash = $1 AND tokens.scope = $2 AND tokens.expiry > now()`,
-    [hashToken(token), scope],
-  );
-  return rows[0] ?? null;
+export interface LiveToken {
+  user: User;
+  expiry: Date;
 }
 
-export async function deleteToken(db: Queryable, token: string): Promise<void> {
-  await db.query('DELETE FROM tokens WHERE hash = $1', [hashToken(token)]);
+/** The user a live (unexpired, unrevoked) token of `scope` belongs to, and when it expires; or null. */
+export async function findLiveToken(db: Queryable, hash: Buffer, scope = SCOPE_AUTHENTICATION): Promise<LiveToken | null> {
+  const { rows } = await db.query<User & { expiry: Date }>(
+    `SELECT users.id, users.created_at, users.name, users.phone_number, users.version, tokens.expiry
+     FROM users INNER JOIN tokens ON users.id = tokens.user_id
+     WHERE tokens.hash = $1 AND tokens.scope = $2 AND tokens.expiry > now()`,
+    [hash, scope],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const { expiry, ...user } = row;
+  return { user, expiry };
+}
+
+export async function deleteToken(db: Queryable, hash: Buffer): Promise<void> {
+  await db.query('DELETE FROM tokens WHERE hash = $1', [hash]);
 }
 
 export async function deleteAllTokensForUser(db: Queryable, userId: number, scope = SCOPE_AUTHENTICATION): Promise<number> {

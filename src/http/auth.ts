@@ -1,7 +1,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify';
-import type { Queryable } from '../db/database.ts';
-import { findUserByToken, TOKEN_PATTERN } from '../data/tokens.ts';
+import { TOKEN_PATTERN } from '../data/tokens.ts';
 import type { User } from '../data/users.ts';
+import type { Sessions } from '../sessions.ts';
 import { HttpError } from './errors.ts';
 
 declare module 'fastify' {
@@ -27,11 +27,11 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** preHandler for protected routes: 401 unless the request carries a live bearer token. */
-export function createAuthGuard(db: Queryable): preHandlerAsyncHookHandler {
+export function createAuthGuard(sessions: Sessions): preHandlerAsyncHookHandler {
   return async (request) => {
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) throw unauthorized('you must be authenticated to access this resource');
-    const user = await findUserByToken(db, token);
+    const user = await sessions.userFor(token);
     if (!user) throw unauthorized('invalid or missing authentication token');
     request.user = user;
     request.token = token;

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../app.ts';
-import { deleteAllTokensForUser, deleteToken } from '../data/tokens.ts';
 import { UserSchema, type User } from '../data/users.ts';
 import { createAuthGuard } from '../http/auth.ts';
 import { ErrorBody } from '../http/errors.ts';
@@ -11,11 +10,11 @@ export function userJson(user: User) {
   return { ...user, created_at: user.created_at.toISOString() };
 }
 
-export type AccountOptions = Pick<AppDependencies, 'db'>;
+export type AccountOptions = Pick<AppDependencies, 'sessions'>;
 
 /** The signed-in person: who they are, and signing out of this session or of all of them. */
-export const accountRoutes: FastifyPluginAsyncTypebox<AccountOptions> = async (app, { db }) => {
-  const authenticate = createAuthGuard(db);
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountOptions> = async (app, { sessions }) => {
+  const authenticate = createAuthGuard(sessions);
   const security = [{ bearer: [] }];
 
   app.get(
@@ -45,8 +44,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountOptions> = async (a
       },
     },
     async (request, reply) => {
-      if (request.query.all) await deleteAllTokensForUser(db, request.user!.id);
-      else await deleteToken(db, request.token!);
+      if (request.query.all) await sessions.revokeAllForUser(request.user!.id);
+      else await sessions.revoke(request.token!);
       return reply.code(204).send(null);
     },
   );

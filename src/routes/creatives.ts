@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { addDays, isCalendarDate, todayIn } from '../calendar.ts';
 import {
   CreativeSchema,
@@ -9,23 +10,31 @@ import {
   type CreativePosition,
 } from '../data/creatives.ts';
 import type { Queryable } from '../db/database.ts';
+import type { FeedCache } from '../feed-cache.ts';
 import { createAuthGuard } from '../http/auth.ts';
 import { ErrorBody, HttpError } from '../http/errors.ts';
+import type { Sessions } from '../sessions.ts';
 import type { Storage } from '../storage/storage.ts';
 
 export interface CreativesOptions {
   db: Queryable;
   storage: Storage;
   appTimezone: string;
+  sessions: Sessions;
+  feedCache: FeedCache;
 }
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 100;
 const protectedRoute = { security: [{ bearer: [] }] };
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** The shared feed, the caller's own creatives, and deleting one of them. */
-export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = async (app, { db, storage, appTimezone }) => {
-  app.addHook('preHandler', createAuthGuard(db));
+export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = async (
+  app,
+  { db, storage, appTimezone, sessions, feedCache },
+) => {
+  app.addHook('preHandler', createAuthGuard(sessions));
 
   app.get(
     '/scheduled',
@@ -47,7 +56,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const zone = request.query.tz ?? appTimezone;
       let today: string;
       try {
@@ -56,14 +65,19 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
         if (error instanceof RangeError) throw new HttpError(400, `tz: unknown time zone "${zone}"`);
         throw error;
       }
-      const tomorrow = addDays(today, 1);
-      const creatives = await findCreativesScheduledOn(db, [today, tomorrow]);
-      return {
-        scheduled_creatives: {
-          today: creatives.filter((creative) => creative.scheduled_at === today),
-          tomorrow: creatives.filter((creative) => creative.scheduled_at === tomorrow),
-        },
-      };
+      const body = await feedCache.get(today, async () => {
+        const tomorrow = addDays(today, 1);
+        const creatives = await findCreativesScheduledOn(db, [today, tomorrow]);
+        // Serialized once per load, by the route's response schema; hits send the string as it is.
+        return reply.serialize({
+          scheduled_creatives: {
+            today: creatives.filter((creative) => creative.scheduled_at === today),
+            tomorrow: creatives.filter((creative) => creative.scheduled_at === tomorrow),
+          },
+        }) as string;
+      });
+      // A JSON string is sent without serializing it again (the schema types the object form).
+      return (reply as FastifyReply).type(JSON_CONTENT_TYPE).send(body);
     },
   );
 
@@ -125,6 +139,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     async (request, reply) => {
       const url = await deleteOwnCreative(db, request.user!.id, request.params.id);
       if (url === undefined) throw new HttpError(404, 'creative not found');
+      feedCache.invalidate();
       // The row is gone first, so no row ever points at a missing file; a file that cannot be
       // removed is only wasted space.
       const key = storage.keyFromUrl(url);

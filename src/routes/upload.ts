@@ -8,9 +8,11 @@ import { addDays, isCalendarDate, todayIn } from '../calendar.ts';
 import type { Config } from '../config.ts';
 import { CreativeSchema, insertCreative } from '../data/creatives.ts';
 import type { Queryable } from '../db/database.ts';
+import type { FeedCache } from '../feed-cache.ts';
 import { createAuthGuard } from '../http/auth.ts';
 import { ErrorBody, HttpError } from '../http/errors.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType, type ImageType } from '../images.ts';
+import type { Sessions } from '../sessions.ts';
 import type { PendingObject, Storage } from '../storage/storage.ts';
 
 export type UploadRules = Pick<Config, 'maxUploadBytes' | 'appTimezone' | 'maxScheduleDays'>;
@@ -19,6 +21,8 @@ export interface UploadOptions {
   db: Queryable;
   storage: Storage;
   rules: UploadRules;
+  sessions: Sessions;
+  feedCache: FeedCache;
 }
 
 /** `scheduled_at` is ten characters; anything much longer is refused without being buffered. */
@@ -27,7 +31,10 @@ const FIELDS = 'send exactly two fields: "file" (the image) and "scheduled_at" (
 const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
 
 /** `POST /upload-creative`: a multipart upload streamed to storage, checked by content, then recorded. */
-export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { db, storage, rules }) => {
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
+  app,
+  { db, storage, rules, sessions, feedCache },
+) => {
   // Only multipart is parsed here (and only here). Any other body is left unread for the handler
   // to refuse with a message saying what to send.
   app.removeAllContentTypeParsers();
@@ -39,7 +46,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
   app.post(
     '/upload-creative',
     {
-      preHandler: createAuthGuard(db),
+      preHandler: createAuthGuard(sessions),
       // The body is read as a stream by the handler, which checks it; the schema documents it.
       validatorCompiler: () => () => true,
       schema: {
@@ -80,6 +87,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
           .catch((err: unknown) => request.log.error({ err, key: upload.object.key }, 'could not remove an unrecorded upload'));
         throw error;
       }
+      feedCache.invalidate();
       return reply.code(201).send({ creative });
     },
   );
