@@ -42,6 +42,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const running = new Map<ChildProcess, { detached: boolean }>();
+
+/**
+ * SIGKILLs every process started here that is still running (the whole group of a detached one).
+ * For `after()` in test files: a test that fails half-way must not leave a server behind, which
+ * would also keep the test file's process alive through its pipes.
+ */
+export function killStrayProcesses(): void {
+  for (const [proc, { detached }] of running) {
+    if (detached) process.kill(-proc.pid!, 'SIGKILL');
+    else proc.kill('SIGKILL');
+  }
+}
+
 export interface RunOptions {
   /** Relative to the repository root: TypeScript runs under tsx, JavaScript (`dist/main.js`) with plain node. */
   script?: string;
@@ -67,6 +81,8 @@ export function runProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
+  running.set(proc, { detached });
+  proc.once('exit', () => running.delete(proc));
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
