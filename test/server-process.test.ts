@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { tempDir } from './support/backends.ts';
 import { startFakeTwilio } from './support/fake-twilio.ts';
 import { containsCode } from './support/log-capture.ts';
-import { runProcess, startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { killStrayProcesses, runProcess, startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 const dirs: string[] = [];
 function embeddedEnv(): Record<string, string> {
@@ -14,6 +14,7 @@ function embeddedEnv(): Record<string, string> {
   return { DATA_DIR: dataDir, UPLOAD_DIR: uploadDir };
 }
 after(() => {
+  killStrayProcesses();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -36,7 +37,7 @@ function groupIsGone(pgid: number): boolean {
 }
 
 // Each test starts server processes (about a second of CPU each): run them side by side.
-describe('the server as a process', { concurrency: 2 }, () => {
+describe('the server as a process', { concurrency: 2, timeout: 240_000 }, () => {
   test('npm start on the embedded default: /healthz, /readyz, /docs/json; Ctrl-C drains and stops it', async () => {
     const server = await startServerProcess(embeddedEnv(), { command: ['npm', 'start'], detached: true });
     try {

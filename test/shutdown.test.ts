@@ -9,7 +9,7 @@ import { migratedDataDir } from './support/embedded.ts';
 import { png } from './support/images.ts';
 import { uploadForm } from './support/multipart.ts';
 import { RawConnection } from './support/raw-http.ts';
-import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { killStrayProcesses, startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { createSignedInUser } from './support/users.ts';
 
 const dirs: string[] = [];
@@ -21,6 +21,7 @@ async function embeddedEnv(): Promise<Record<string, string>> {
   return { DATA_DIR: dataDir, UPLOAD_DIR: uploadDir };
 }
 after(() => {
+  killStrayProcesses();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -29,13 +30,17 @@ const SIGNUP_BODY = JSON.stringify({ name: 'Asha', phone_number: '+919876543210'
 
 /**
  * A deliberately slow request: POST /signup whose headers and first bytes arrive now and whose
- * body the test completes (or never completes) later. Resolves once the server has begun it.
+ * body the test completes (or never completes) later. It asks for `100 Continue`, which the server
+ * sends once it has taken the request on: from then on the request is in flight.
  */
 async function startSlowSignup(server: ServerProcess): Promise<{ connection: RawConnection; rest: string }> {
   const connection = await RawConnection.open(server.port);
-  const head = `POST /signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${SIGNUP_BODY.length}\r\n\r\n`;
-  await connection.send(head + SIGNUP_BODY.slice(0, 10));
-  await server.waitForLog((line) => line.msg === 'incoming request' && (line.req as { url?: string })?.url === '/signup');
+  await connection.send(
+    `POST /signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${SIGNUP_BODY.length}\r\nExpect: 100-continue\r\n\r\n`,
+  );
+  assert.equal((await connection.response()).status, 100);
+  await connection.send(SIGNUP_BODY.slice(0, 10));
   return { connection, rest: SIGNUP_BODY.slice(10) };
 }
 
@@ -44,7 +49,7 @@ function messages(server: ServerProcess): string[] {
 }
 
 // Each test starts its own server process (about a second of CPU each): run them side by side.
-describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
+describe('graceful shutdown of the real process', { concurrency: 2, timeout: 240_000 }, () => {
   test('SIGTERM: the request in flight completes with 200, new connections are refused, busy ones get 503, exit 0', async () => {
     const server = await startServerProcess({ ...(await embeddedEnv()), SHUTDOWN_TIMEOUT_SECONDS: '20', LOG_LEVEL: 'debug' });
 
@@ -121,12 +126,12 @@ describe('graceful shutdown of the real process', { concurrency: 2 }, () => {
     const readers = await Promise.all(
       [creative.creative_url, '/docs/static/swagger-ui-bundle.js'].map(async (path) => {
         const connection = await RawConnection.open(server.port);
-        connection.socket.pause();
         await connection.send(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        await connection.firstBytes();
+        connection.socket.pause();
         return connection;
       }),
     );
-    await server.waitForLog((line) => (line.req as { url?: string })?.url === '/docs/static/swagger-ui-bundle.js');
     await sleep(300);
 
     server.proc.kill('SIGTERM');

@@ -46,6 +46,14 @@ export class RawConnection {
     return new Promise((resolve, reject) => this.socket.write(data, (error) => (error ? reject(error) : resolve())));
   }
 
+  /** Waits until the server has sent something (for a reader that then stops reading). */
+  async firstBytes(): Promise<void> {
+    while (this.received.length === 0) {
+      if (this.socket.destroyed) throw new Error('connection closed before any byte arrived');
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
   /** Waits for the next complete response (Content-Length bodies) and takes it off the buffer. */
   async response(): Promise<RawResponse> {
     for (;;) {

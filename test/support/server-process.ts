@@ -42,6 +42,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const running = new Map<ChildProcess, { detached: boolean }>();
+
+/**
+ * SIGKILLs every process started here that is still running (the whole group of a detached one).
+ * For `after()` in test files: a test that fails half-way must not leave a server behind, which
+ * would also keep the test file's process alive through its pipes.
+ */
+export function killStrayProcesses(): void {
+  for (const [proc, { detached }] of running) {
+    if (detached) process.kill(-proc.pid!, 'SIGKILL');
+    else proc.kill('SIGKILL');
+  }
+}
+
 export interface RunOptions {
   /** Relative to the repository root: TypeScript runs under tsx, JavaScript (`dist/main.js`) with plain node. */
   script?: string;
@@ -54,12 +68,9 @@ export interface RunOptions {
   detached?: boolean;
 }
 
-// Children still running when a test file ends (a failed test skips its own stop) are killed, so a
-// failure never leaves a server behind; `npm test` runs with --test-force-exit so that the file ends.
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
+// A failed test skips its own stop: whatever is still running when the test file ends is killed,
+// so a failure never leaves a server behind (`npm test` uses --test-force-exit so the file ends).
+process.once('exit', killStrayProcesses);
 
 /** Runs `src/main.ts` (or `script`) as a child process with `env`, without waiting for readiness. */
 export function runProcess(
@@ -74,8 +85,8 @@ export function runProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
-  children.add(proc);
-  proc.once('exit', () => children.delete(proc));
+  running.set(proc, { detached });
+  proc.once('exit', () => running.delete(proc));
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
