@@ -51,8 +51,12 @@ const running = new Map<ChildProcess, { detached: boolean }>();
  */
 export function killStrayProcesses(): void {
   for (const [proc, { detached }] of running) {
-    if (detached) process.kill(-proc.pid!, 'SIGKILL');
-    else proc.kill('SIGKILL');
+    try {
+      if (detached) process.kill(-proc.pid!, 'SIGKILL');
+      else proc.kill('SIGKILL');
+    } catch {
+      // Already gone between its exit and our look.
+    }
   }
 }
 
