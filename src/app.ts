@@ -54,6 +54,7 @@ export async function buildApp(deps: AppDependencies) {
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: () => randomUUID(),
     logController: new AccessLog(),
+    return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The router answers these itself, before any hook; say them in our format. A path that
@@ -73,6 +74,11 @@ export async function buildApp(deps: AppDependencies) {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A request arriving on an already-open connection once shutdown has begun is refused in our
+    // error format (Fastify's own 503, turned off above, has another body).
+    if (lifecycle.shuttingDown) {
+      return reply.code(503).header('connection', 'close').send({ error: 'service unavailable: the server is shutting down' });
+    }
   });
   // A request already in flight when shutdown begins must not keep its connection open afterwards.
   app.addHook('onSend', async (_request, reply) => {
@@ -122,7 +128,6 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   await app.register(healthRoutes, {
-    isShuttingDown: () => lifecycle.shuttingDown,
     checks: deps.readinessChecks,
   });
   await app.register(signupRoutes, deps);

@@ -23,7 +23,8 @@ for (const backend of databaseBackends) {
       try {
         const res = await t.app.inject('/readyz');
         assert.equal(res.statusCode, 503);
-        assert.deepEqual(res.json(), { error: 'shutting down' });
+        assert.deepEqual(res.json(), { error: 'service unavailable: the server is shutting down' });
+        assert.equal(res.headers.connection, 'close');
       } finally {
         t.deps.lifecycle.shuttingDown = false;
       }

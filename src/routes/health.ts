@@ -7,7 +7,6 @@ export interface ReadinessCheck {
 }
 
 export interface HealthOptions {
-  isShuttingDown: () => boolean;
   checks: ReadinessCheck[];
 }
 
@@ -16,7 +15,7 @@ const CHECK_TIMEOUT_MS = 2_000;
 const Status = Type.Object({ status: Type.String() });
 const NotReady = Type.Object({ error: Type.String() });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { isShuttingDown, checks }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { checks }) => {
   app.get(
     '/healthz',
     { schema: { tags: ['health'], summary: 'The process is running', response: { 200: Status } } },
@@ -30,12 +29,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     {
       schema: {
         tags: ['health'],
-        summary: 'The database (and Redis) answer and the server is not shutting down',
+        summary: 'The database (and Redis) answer; 503 once shutdown has begun (answered before any route)',
         response: { 200: Status, 503: NotReady },
       },
     },
     async (request, reply) => {
-      if (isShuttingDown()) return reply.code(503).send({ error: 'shutting down' });
       for (const { name, check } of checks) {
         try {
           await withTimeout(check(), CHECK_TIMEOUT_MS);
