@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cp, rename, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, rename, rmdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,7 +23,7 @@ export async function copyTemplateCluster(dataDir: string, template = templateDi
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return false;
   const staging = `${dataDir}.template-${process.pid}`;
   try {
-    await cp(template, staging, { recursive: true });
+    await copyTree(template, staging);
     if (existsSync(dataDir)) await rmdir(dataDir);
     await rename(staging, dataDir);
     return true;
@@ -33,4 +33,29 @@ export async function copyTemplateCluster(dataDir: string, template = templateDi
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies a directory tree, many files at a time: a cluster is about a thousand small files, and
+ * creating them one after another (as fs.cp does) takes over half a second.
+ */
+async function copyTree(from: string, to: string, parallel = 16): Promise<void> {
+  const entries = await readdir(from, { withFileTypes: true, recursive: true });
+  const path = (entry: { parentPath: string; name: string }) => relative(from, join(entry.parentPath, entry.name));
+  await mkdir(to);
+  // Parents sort before their children.
+  for (const dir of entries
+    .filter((entry) => entry.isDirectory())
+    .map(path)
+    .sort())
+    await mkdir(join(to, dir));
+  const files = entries.filter((entry) => entry.isFile()).map(path);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++]!;
+      await copyFile(join(from, file), join(to, file));
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
 }
