@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export const REDIS_KEY_PREFIX = 'cheershare:';
 
@@ -9,6 +9,8 @@ export const REDIS_KEY_PREFIX = 'cheershare:';
  * reconnecting in the background.
  */
 export async function connectRedis(url: string, log: FastifyBaseLogger, keyPrefix = REDIS_KEY_PREFIX): Promise<Redis> {
+  // Loaded only when REDIS_URL is set: the default start-up does without it.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     keyPrefix,
     lazyConnect: true,

@@ -19,6 +19,9 @@ interface Creative {
   id: number;
 }
 
+/** Lets background work that is already resolved run to its end. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
 /** A promise with its resolve function, to hold a load open while the test acts. */
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -35,10 +38,45 @@ describe('ShortLivedCache', () => {
     let loads = 0;
     const load = async () => `value ${++loads}`;
     assert.equal(await cache.get('k', load), 'value 1');
-    clock += 999;
+    clock += 499;
     assert.equal(await cache.get('k', load), 'value 1');
-    clock += 1;
+    clock += 501;
     assert.equal(await cache.get('k', load), 'value 2');
+    assert.equal(loads, 2);
+  });
+
+  test('past half its TTL an entry is served at once and read again in the background', async () => {
+    const cache = new ShortLivedCache<string>({ ttlMs: 1000, maxEntries: 10, now });
+    await cache.get('k', async () => 'first');
+    clock += 500;
+    const refresh = deferred<string>();
+    assert.equal(await cache.get('k', () => refresh.promise), 'first');
+    refresh.resolve('second');
+    await settled();
+    assert.equal(await cache.get('k', async () => 'unused'), 'second');
+    // The refreshed entry counts its TTL from the start of the refresh.
+    clock += 999;
+    assert.equal(await cache.get('k', async () => 'unused'), 'second');
+  });
+
+  test('a refresh never stretches an entry past its TTL, nor keeps one the refresh found gone', async () => {
+    const cache = new ShortLivedCache<string | null>({ ttlMs: 1000, maxEntries: 10, now, validUntil: (v) => (v ? Infinity : 0) });
+    await cache.get('k', async () => 'first');
+    clock += 600;
+    const slow = deferred<string>();
+    assert.equal(await cache.get('k', () => slow.promise), 'first');
+    clock += 400;
+    // Expired: the request waits for the refresh under way instead of getting 'first'.
+    const waiting = cache.get('k', async () => 'unused');
+    slow.resolve('second');
+    assert.equal(await waiting, 'second');
+
+    clock += 500;
+    const gone = deferred<string | null>();
+    assert.equal(await cache.get('k', () => gone.promise), 'second');
+    gone.resolve(null);
+    await settled();
+    assert.equal(await cache.get('k', async () => 'reloaded'), 'reloaded');
   });
 
   test('the TTL counts from the start of the load, not its end', async () => {

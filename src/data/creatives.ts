@@ -1,4 +1,4 @@
-import { Type, type Static } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import type { Queryable } from '../db/database.ts';
 
 export const CreativeSchema = Type.Object({

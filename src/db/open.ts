@@ -1,8 +1,8 @@
 import type { Config } from '../config.ts';
 import type { Database } from './database.ts';
-import { openPglite } from './pglite.ts';
-import { openPostgres } from './postgres.ts';
 
-export function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> {
-  return config.databaseUrl ? Promise.resolve(openPostgres(config.databaseUrl)) : openPglite(config.dataDir);
+/** Only the driver in use is loaded, which keeps it out of the other's start-up time. */
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> {
+  if (config.databaseUrl) return (await import('./postgres.ts')).openPostgres(config.databaseUrl);
+  return (await import('./pglite.ts')).openPglite(config.dataDir);
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.ts';
+import { copyTemplateCluster } from './pglite-template.ts';
 
 function wrap(target: PGlite | Transaction): Queryable {
   return {
@@ -16,7 +17,11 @@ function wrap(target: PGlite | Transaction): Queryable {
 
 /** Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as `pg`. */
 export async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  if (!dataDir.startsWith('memory://')) {
+    // A fresh DATA_DIR starts as a copy of the empty cluster made at install time, not with initdb.
+    await copyTemplateCluster(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+  }
   const pglite = await PGlite.create(dataDir, {
     parsers: {
       [types.DATE]: (value: string) => value,

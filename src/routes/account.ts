@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { AppDependencies } from '../app.ts';
 import { UserSchema, type User } from '../data/users.ts';
 import { createAuthGuard } from '../http/auth.ts';

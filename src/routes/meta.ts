@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { todayIn } from '../calendar.ts';
 import type { Config } from '../config.ts';
 import { ACCEPTED_IMAGE_TYPES } from '../images.ts';

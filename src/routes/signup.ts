@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { AppDependencies } from '../app.ts';
 import type { Config } from '../config.ts';
 import { createToken } from '../data/tokens.ts';

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createMigratedDatabase, pgbenchScheduled, seed, type PgbenchResult } from './support/postgres.ts';
+import { startServer, type ServerCommand } from './support/server.ts';
+import { wrk, type LoadResult } from './support/wrk.ts';
+
+export interface FeedPoint {
+  connections: number;
+  pgbench: PgbenchResult;
+  server: LoadResult;
+  /** Our requests/s over pgbench's transactions/s, measured back to back. */
+  ratio: number;
+}
+
+export interface FeedResult {
+  seed: string;
+  command: ServerCommand;
+  points: FeedPoint[];
+  serverErrorLogLines: number;
+  peakRssMib: number;
+}
+
+/**
+ * GET /scheduled against PostgreSQL with rotating tokens, and at each connection count the
+ * pgbench yardstick right before it, so both see the same background load.
+ */
+export async function benchFeed(options: {
+  connections: number[];
+  seconds: number;
+  workDir: string;
+  command: ServerCommand;
+  serverEnv?: Record<string, string>;
+  log: (line: string) => void;
+}): Promise<FeedResult> {
+  const { connections, seconds, workDir, command, log } = options;
+  const database = await createMigratedDatabase();
+  try {
+    const tokensFile = join(workDir, 'tokens.txt');
+    const seeded = await seed(database.url, tokensFile);
+    log(seeded.split('\n')[0]!);
+    const server = await startServer(
+      command,
+      {
+        ENV: 'production',
+        APP_SECRET: randomBytes(24).toString('hex'),
+        DATABASE_URL: database.url,
+        UPLOAD_DIR: join(workDir, 'uploads'),
+        ...options.serverEnv,
+      },
+      workDir,
+    );
+    const env = { TOKENS_FILE: tokensFile };
+    try {
+      // Warm-up: JIT, the pool's connections, any cache.
+      await wrk(server.url, 'scheduled.lua', { connections: 50, seconds: 3, env });
+      const points: FeedPoint[] = [];
+      for (const c of connections) {
+        const pgbench = await pgbenchScheduled(database.url, tokensFile, c, seconds);
+        const result = await wrk(server.url, 'scheduled.lua', { connections: c, seconds, env });
+        const ratio = Math.round((result.requestsPerSecond / pgbench.tps) * 100) / 100;
+        log(
+          `  ${String(c).padStart(3)} conns: pgbench ${pgbench.tps} tps | GET /scheduled ${result.requestsPerSecond} req/s ` +
+            `(${ratio}×), p99 ${result.latencyMs.p99} ms, errors ${result.errors}`,
+        );
+        points.push({ connections: c, pgbench, server: result, ratio });
+      }
+      return {
+        seed: seeded.split('\n')[0]!,
+        command,
+        points,
+        serverErrorLogLines: server.logLines(50).length,
+        peakRssMib: Math.round(server.memoryMib('VmHWM')),
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await database.drop();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The benchmarks (not tests; run on demand, about five minutes):
+ *
+ *   npm run bench [-- --only feed,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
+ *
+ * Builds dist/, then runs each part against servers on loopback and writes everything measured to
+ * bench/results.json (bench/report.ts turns that into tables and bench/feed.svg). PostgreSQL from
+ * BENCH_DATABASE_URL or TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+ * where it creates and drops its own databases. Needs wrk and pgbench (Debian: wrk,
+ * postgresql-client), and max_connections above 100 plus the server's pool.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { benchFeed } from './feed.ts';
+import { benchSignup } from './signup.ts';
+import { benchStartup } from './startup.ts';
+import { ADMIN_URL } from './support/postgres.ts';
+import { ROOT } from './support/server.ts';
+import { benchUploads } from './uploads.ts';
+
+/** The young-generation setting that trades feed throughput for upload memory (see RESULTS.md). */
+const SMALL_YOUNG_GENERATION = { NODE_OPTIONS: '--max-semi-space-size=1' };
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'feed,uploads,signup,startup' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10,25,50,100' },
+    out: { type: 'string', default: join(ROOT, 'bench/results.json') },
+  },
+});
+const parts = new Set(values.only.split(','));
+const seconds = Number(values.seconds);
+const log = (line: string) => console.log(line);
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+log('building dist/ …');
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: await machine(),
+  command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+  loadAverageAtStart: loadAverage(),
+};
+const save = () => writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
+const workDir = mkdtempSync(join(tmpdir(), 'cheershare-bench-'));
+try {
+  if (parts.has('feed')) {
+    log(`feed (load ${loadAverage()})`);
+    const connections = values.connections.split(',').map(Number);
+    results.feed = await benchFeed({ connections, seconds, workDir, command: 'dist', log });
+    log(`feed with ${SMALL_YOUNG_GENERATION.NODE_OPTIONS}`);
+    results.feedSmallYoungGeneration = await benchFeed({
+      connections: [50],
+      seconds,
+      workDir,
+      command: 'dist',
+      serverEnv: SMALL_YOUNG_GENERATION,
+      log,
+    });
+    save();
+  }
+  if (parts.has('uploads')) {
+    log(`uploads (load ${loadAverage()})`);
+    const runs = [];
+    const configurations: { database: 'postgres' | 'pglite'; nodeOptions?: string }[] = [
+      { database: 'postgres' },
+      { database: 'postgres', nodeOptions: SMALL_YOUNG_GENERATION.NODE_OPTIONS },
+      { database: 'pglite' },
+    ];
+    for (const { database, nodeOptions } of configurations) {
+      for (const sizeMib of [1, 10]) {
+        const serverEnv: Record<string, string> = nodeOptions ? { NODE_OPTIONS: nodeOptions } : {};
+        const run = await benchUploads({ database, sizeMib, concurrency: 16, uploads: 64, workDir, command: 'dist', serverEnv });
+        log(
+          `  ${database} ${nodeOptions ?? ''} ${sizeMib} MiB × 16: ${run.uploadsPerSecond} uploads/s, ` +
+            `p99 ${run.latencyMs.p99} ms, failures ${run.failures}, RSS idle ${run.rssMib.idle} / peak ${run.rssMib.peakDuringUploads} MiB`,
+        );
+        runs.push({ ...run, nodeOptions: nodeOptions ?? null });
+      }
+    }
+    results.uploads = runs;
+    save();
+  }
+  if (parts.has('signup')) {
+    log(`signup (load ${loadAverage()})`);
+    const runs = [];
+    for (const database of ['postgres', 'pglite'] as const) {
+      const run = await benchSignup({ database, connections: 50, seconds, workDir, command: 'dist' });
+      log(
+        `  ${database}: ${run.requestsPerSecond} req/s, p99 ${run.latencyMs.p99} ms, non-2xx ${run.badStatus}, errors ${run.errors}`,
+      );
+      runs.push(run);
+    }
+    results.signup = runs;
+    save();
+  }
+  if (parts.has('startup')) {
+    log(`cold start (load ${loadAverage()})`);
+    const runs = [];
+    for (const command of ['npm-start', 'dist'] as const) {
+      for (const template of [true, false]) {
+        const run = await benchStartup({ command, template, runs: 3, workDir });
+        log(`  ${run.command}, template ${template}: fresh ${run.freshMs.join('/')} ms, existing ${run.existingMs.join('/')} ms`);
+        runs.push(run);
+      }
+    }
+    results.startup = runs;
+  }
+  results.loadAverageAtEnd = loadAverage();
+  save();
+  log(`results in ${values.out}; tables and chart: npx tsx bench/report.ts`);
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+async function machine() {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ version: string; max_connections: string }>(
+      "SELECT version(), current_setting('max_connections') AS max_connections",
+    );
+    return {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memoryGib: Math.round(totalmem() / 2 ** 30),
+      kernel: readFileSync('/proc/version', 'utf8').split(' ').slice(0, 3).join(' '),
+      node: process.version,
+      postgres: rows[0]!.version.split(' on ')[0],
+      maxConnections: Number(rows[0]!.max_connections),
+      wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]!.trim(),
+      pgbench: execFileSync('pgbench', ['--version'], { encoding: 'utf8' }).trim(),
+    };
+  } finally {
+    await client.end();
+  }
+}

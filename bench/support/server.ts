@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/server-process.ts';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface BenchServer {
+  pid: number;
+  url: string;
+  /** Milliseconds from spawn to the first 200 from /readyz. */
+  readyMs: number;
+  logFile: string;
+  /** Peak (VmHWM) or current (VmRSS) resident memory of the server process, in MiB. */
+  memoryMib(field: 'VmHWM' | 'VmRSS'): number;
+  /** Resets VmHWM to the current RSS, so a later peak covers only what ran in between. */
+  resetPeak(): void;
+  /** Lines of the server's JSON log at `level` or above (50 = error). */
+  logLines(minLevel: number): Record<string, unknown>[];
+  stop(): Promise<number>;
+}
+
+export type ServerCommand = 'dist' | 'tsx' | 'npm-start';
+
+const COMMANDS: Record<ServerCommand, string[]> = {
+  dist: [process.execPath, 'dist/main.js'],
+  // `--import tsx` keeps the server in this one process (the tsx CLI would run it as a child).
+  tsx: [process.execPath, '--import', 'tsx', 'src/main.ts'],
+  'npm-start': ['npm', 'start', '--silent'],
+};
+
+/**
+ * Starts the server on a free loopback port with `env` (on top of PATH/HOME only), its log in
+ * `logDir/server.log` rather than a pipe this process would have to read, and waits until /readyz
+ * answers 200. Gives up after `timeoutMs`.
+ */
+export async function startServer(
+  command: ServerCommand,
+  env: Record<string, string>,
+  logDir: string,
+  timeoutMs = 60_000,
+): Promise<BenchServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(logDir, `server-${port}.log`);
+  const out = openSync(logFile, 'w');
+  const [program, ...args] = COMMANDS[command];
+  const started = performance.now();
+  const proc: ChildProcess = spawn(program!, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const exited = new Promise<number>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 0))));
+  let readyMs: number | undefined;
+  while (readyMs === undefined) {
+    if (proc.exitCode !== null)
+      throw new Error(`server exited with ${proc.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    if (performance.now() - started > timeoutMs) {
+      proc.kill('SIGKILL');
+      throw new Error(`server not ready within ${timeoutMs} ms: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
+    const status = await fetch(`${url}/readyz`).then(
+      (res) => res.status,
+      () => 0,
+    );
+    if (status === 200) readyMs = performance.now() - started;
+    else await sleep(5);
+  }
+  // Under npm the server is a descendant; its pid is in its log lines.
+  const pid = command === 'npm-start' ? serverPid(logFile) : proc.pid!;
+
+  const status = () => readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    pid,
+    url,
+    readyMs,
+    logFile,
+    memoryMib(field) {
+      const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status())?.[1];
+      return Number(kib) / 1024;
+    },
+    resetPeak() {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    },
+    logLines(minLevel) {
+      return readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => Number(line.level) >= minLevel);
+    },
+    async stop() {
+      if (proc.exitCode === null) process.kill(command === 'npm-start' ? pid : proc.pid!, 'SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+function serverPid(logFile: string): number {
+  const line = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .find((l) => l.includes('"server started"'));
+  const pid = line ? Number((JSON.parse(line) as { pid: number }).pid) : NaN;
+  if (!Number.isInteger(pid)) throw new Error('no "server started" line with a pid in the server log');
+  return pid;
+}
