@@ -3,10 +3,14 @@
  * bench/feed.svg: GET /scheduled's requests/s and p99 against connections, beside the pgbench
  * ceiling measured in the same run.
  *
- *   npx tsx bench/report.ts [results.json] [feed.svg]
+ *   npx tsx bench/report.ts [--chart bench/feed.svg] [results.json ...]
+ *
+ * With several files (e.g. a rerun of one part at a quieter moment), later files' parts replace
+ * earlier ones'.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { FeedPoint, FeedResult } from './feed.ts';
 import type { SignupResult } from './signup.ts';
 import type { StartupResult } from './startup.ts';
@@ -19,6 +23,7 @@ interface Results {
   machine: Record<string, unknown>;
   loadAverageAtStart: string;
   loadAverageAtEnd?: string;
+  sections: Record<string, { at: string; loadAverage: string }>;
   feed?: FeedResult;
   feedSmallYoungGeneration?: FeedResult;
   uploads?: (UploadRun & { nodeOptions: string | null })[];
@@ -26,17 +31,28 @@ interface Results {
   startup?: StartupResult[];
 }
 
-const [input = join(ROOT, 'bench/results.json'), chart = join(ROOT, 'bench/feed.svg')] = process.argv.slice(2);
-const results = JSON.parse(readFileSync(input, 'utf8')) as Results;
+const { values, positionals } = parseArgs({
+  options: { chart: { type: 'string', default: join(ROOT, 'bench/feed.svg') } },
+  allowPositionals: true,
+});
+const runs = (positionals.length ? positionals : [join(ROOT, 'bench/results.json')]).map(
+  (file) => JSON.parse(readFileSync(file, 'utf8')) as Results,
+);
+const results: Results = Object.assign({}, ...runs);
+results.sections = Object.assign({}, ...runs.map((run) => run.sections ?? {}));
+const chart = values.chart;
+/** Which run a part comes from, and how busy the machine was when it started. */
+const measured = (part: keyof Results) => {
+  const run = [...runs].reverse().find((r) => part in r)!;
+  const when = run.sections?.[part];
+  return `Measured ${when?.at ?? run.date} (\`${run.command}\`), load average ${when?.loadAverage ?? run.loadAverageAtStart}.`;
+};
 
 const table = (head: string[], rows: (string | number)[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const out: string[] = [];
-out.push(
-  `Run ${results.date} — \`${results.command}\`; load average ${results.loadAverageAtStart} at the start, ${results.loadAverageAtEnd ?? '?'} at the end.`,
-);
 out.push(
   '',
   table(
@@ -61,6 +77,8 @@ if (results.feed) {
     '',
     '### GET /scheduled (rotating tokens) against pgbench, back to back',
     '',
+    measured('feed'),
+    '',
     table(
       ['connections', 'pgbench tps', 'req/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
       [
@@ -77,6 +95,8 @@ if (results.uploads) {
   out.push(
     '',
     '### POST /upload-creative, 16 concurrent, 64 uploads',
+    '',
+    measured('uploads'),
     '',
     table(
       [
@@ -113,6 +133,8 @@ if (results.signup) {
     '',
     '### POST /signup, request phase, distinct numbers and client addresses, 50 connections',
     '',
+    measured('signup'),
+    '',
     table(
       ['database', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'socket errors', 'server error lines'],
       results.signup.map((s) => [
@@ -131,6 +153,8 @@ if (results.startup) {
   out.push(
     '',
     '### Cold start on the embedded database: spawn → first 200 from /readyz (median of 3)',
+    '',
+    measured('startup'),
     '',
     table(
       ['command', 'template cluster', 'fresh DATA_DIR ms', 'runs', 'existing DATA_DIR ms', 'runs'],
@@ -222,7 +246,7 @@ function feedChart(points: FeedPoint[]): string {
     ),
   );
 
-  const maxLatency = niceMax(Math.max(100, ...points.flatMap((p) => [p.server.latencyMs.p99, p.pgbench.latencyAvgMs])));
+  const maxLatency = niceMax(Math.max(120, ...points.flatMap((p) => [p.server.latencyMs.p99, p.pgbench.latencyAvgMs])));
   const latency = axes(lefts[1]!, maxLatency, 'milliseconds', 'Latency: p99 of GET /scheduled (pgbench: average)');
   parts.push(
     line(

@@ -44,14 +44,23 @@ execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' 
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   machine: await machine(),
-  command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+  command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.replace(/ -- $/, ''),
   loadAverageAtStart: loadAverage(),
+  /** When each part started, and the machine's load then (other work shares the cores). */
+  sections: {} as Record<string, { at: string; loadAverage: string }>,
+};
+const section = (name: string) => {
+  (results.sections as Record<string, { at: string; loadAverage: string }>)[name] = {
+    at: new Date().toISOString(),
+    loadAverage: loadAverage(),
+  };
+  log(`${name} (load ${loadAverage()})`);
 };
 const save = () => writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
 const workDir = mkdtempSync(join(tmpdir(), 'cheershare-bench-'));
 try {
   if (parts.has('feed')) {
-    log(`feed (load ${loadAverage()})`);
+    section('feed');
     const connections = values.connections.split(',').map(Number);
     results.feed = await benchFeed({ connections, seconds, workDir, command: 'dist', log });
     log(`feed with ${SMALL_YOUNG_GENERATION.NODE_OPTIONS}`);
@@ -66,7 +75,7 @@ try {
     save();
   }
   if (parts.has('uploads')) {
-    log(`uploads (load ${loadAverage()})`);
+    section('uploads');
     const runs = [];
     const configurations: { database: 'postgres' | 'pglite'; nodeOptions?: string }[] = [
       { database: 'postgres' },
@@ -88,7 +97,7 @@ try {
     save();
   }
   if (parts.has('signup')) {
-    log(`signup (load ${loadAverage()})`);
+    section('signup');
     const runs = [];
     for (const database of ['postgres', 'pglite'] as const) {
       const run = await benchSignup({ database, connections: 50, seconds, workDir, command: 'dist' });
@@ -101,7 +110,7 @@ try {
     save();
   }
   if (parts.has('startup')) {
-    log(`cold start (load ${loadAverage()})`);
+    section('startup');
     const runs = [];
     for (const command of ['npm-start', 'dist'] as const) {
       for (const template of [true, false]) {

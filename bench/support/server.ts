@@ -42,6 +42,20 @@ export async function startServer(
   logDir: string,
   timeoutMs = 60_000,
 ): Promise<BenchServer> {
+  // Other test runs on this machine start servers on free ports too: if one takes the port between
+  // freePort() and our listen, its /readyz answers and ours fails to start. Try another port then.
+  for (let attempt = 1; ; attempt++) {
+    const server = await startServerOnce(command, env, logDir, timeoutMs);
+    if (server || attempt === 3) return server ?? Promise.reject(new Error('three ports taken by other processes'));
+  }
+}
+
+async function startServerOnce(
+  command: ServerCommand,
+  env: Record<string, string>,
+  logDir: string,
+  timeoutMs: number,
+): Promise<BenchServer | undefined> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(logDir, `server-${port}.log`);
@@ -70,8 +84,17 @@ export async function startServer(
     if (status === 200) readyMs = performance.now() - started;
     else await sleep(5);
   }
-  // Under npm the server is a descendant; its pid is in its log lines.
-  const pid = command === 'npm-start' ? serverPid(logFile) : proc.pid!;
+  // Ours logs "server started" before it can answer; without that line, another process answered.
+  const startedLine = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .find((line) => line.includes('"server started"') && line.includes(`:${port}"`));
+  if (!startedLine) {
+    proc.kill('SIGKILL');
+    await exited;
+    return undefined;
+  }
+  // Under npm the server is a descendant; its pid is in its log line.
+  const pid = command === 'npm-start' ? Number((JSON.parse(startedLine) as { pid: number }).pid) : proc.pid!;
 
   const status = () => readFileSync(`/proc/${pid}/status`, 'utf8');
   return {
@@ -101,13 +124,4 @@ export async function startServer(
       return code;
     },
   };
-}
-
-function serverPid(logFile: string): number {
-  const line = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .find((l) => l.includes('"server started"'));
-  const pid = line ? Number((JSON.parse(line) as { pid: number }).pid) : NaN;
-  if (!Number.isInteger(pid)) throw new Error('no "server started" line with a pid in the server log');
-  return pid;
 }
