@@ -46,9 +46,10 @@ export class LocalDiskStorage implements Storage {
     if (!isStoredName(key)) throw new Error(`unsupported extension "${extension}"`);
     const temporary = join(this.directory, temporaryName());
     const discard = () => rm(temporary, { force: true });
+    // flush: the bytes reach the disk before the rename publishes the name.
+    const out = createWriteStream(temporary, { flags: 'wx', flush: true });
     try {
-      // flush: the bytes reach the disk before the rename publishes the name.
-      await pipeline(body, createWriteStream(temporary, { flags: 'wx', flush: true }));
+      await pipeline(body, out);
       const { size } = await stat(temporary);
       const commit = () =>
         rename(temporary, join(this.directory, key)).catch(async (error: unknown) => {
@@ -57,6 +58,9 @@ export class LocalDiskStorage implements Storage {
         });
       return { key, size, commit, discard };
     } catch (error) {
+      // A body that fails at once can reject the pipeline while the file is still being opened:
+      // removing it before the stream has closed would let the open create it afterwards.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await discard();
       throw error;
     }
