@@ -29,6 +29,13 @@ if (TEST_REDIS_URL) {
 }
 
 const INVALID_OTP = { error: 'Invalid or expired OTP' };
+
+/** The verify phase's refusal: 401, the spec's message, and the scheme to use. */
+function assertInvalidOtp(response: { statusCode: number; json(): unknown; headers: Record<string, unknown> }): void {
+  assert.equal(response.statusCode, 401);
+  assert.deepEqual(response.json(), INVALID_OTP);
+  assert.equal(response.headers['www-authenticate'], 'Bearer');
+}
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** A code of the right length that is not `code`. */
@@ -131,9 +138,7 @@ for (const variant of variants) {
       const code = await requestCode(t, fake, phone, 'Asha', ip);
       assert.equal((await postSignup(t, { phone_number: phone, otp: code }, ip)).statusCode, 200);
       const again = await postSignup(t, { phone_number: phone, otp: code }, ip);
-      assert.equal(again.statusCode, 401);
-      assert.deepEqual(again.json(), INVALID_OTP);
-      assert.equal(again.headers['www-authenticate'], 'Bearer');
+      assertInvalidOtp(again);
     });
 
     test('a wrong code → 401 with WWW-Authenticate; the right one still works', async () => {
@@ -141,17 +146,13 @@ for (const variant of variants) {
       const ip = uniqueIp();
       const code = await requestCode(t, fake, phone, 'Asha', ip);
       const wrong = await postSignup(t, { phone_number: phone, otp: wrongCode(code) }, ip);
-      assert.equal(wrong.statusCode, 401);
-      assert.deepEqual(wrong.json(), INVALID_OTP);
-      assert.equal(wrong.headers['www-authenticate'], 'Bearer');
+      assertInvalidOtp(wrong);
       assert.equal((await postSignup(t, { phone_number: phone, otp: code }, ip)).statusCode, 200);
     });
 
     test('no pending code → 401', async () => {
       const response = await postSignup(t, { phone_number: uniquePhone(), otp: '123456' }, uniqueIp());
-      assert.equal(response.statusCode, 401);
-      assert.deepEqual(response.json(), INVALID_OTP);
-      assert.equal(response.headers['www-authenticate'], 'Bearer');
+      assertInvalidOtp(response);
     });
 
     test('after OTP_MAX_ATTEMPTS wrong codes even the right code fails until a new one is requested', async () => {
