@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from './wait.ts';
 
 /** One request as the fake received it. */
 export interface TwilioRequest {
@@ -113,24 +114,13 @@ export async function startFakeTwilio(behaviour: FakeTwilioBehaviour = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const waitFor = (what: string, condition: () => boolean, timeoutMs: number) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!condition()) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake Twilio: timed out waiting for ${what}; requests: ${JSON.stringify(requests)}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+  const waitFor = (what: string, condition: () => boolean, timeoutMs: number): Promise<void> =>
+    waitUntil(
+      waiters,
+      () => condition() || undefined,
+      timeoutMs,
+      () => `fake Twilio: timed out waiting for ${what}; requests: ${JSON.stringify(requests)}`,
+    ).then(() => {});
 
   const messages = () => requests.filter((request) => request.status === 201);
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // tsx as a loader in the one process (no tsx CLI parent relaying signals): signals and exit codes
@@ -118,31 +119,20 @@ export function runProcess(
     });
   });
 
+  const recent = () => `stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-5))}`;
   const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> =>
-    new Promise((resolve, reject) => {
-      const check = () => {
+    waitUntil(
+      waiters,
+      () => {
         const found = logs.find(predicate);
-        if (found) {
-          cleanup();
-          resolve(found);
-        } else if (proc.exitCode !== null || proc.signalCode !== null) {
-          cleanup();
-          reject(
-            new Error(`process exited before the expected log line; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-5))}`),
-          );
+        if (!found && (proc.exitCode !== null || proc.signalCode !== null)) {
+          throw new Error(`process exited before the expected log line; ${recent()}`);
         }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out waiting for a log line; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-5))}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+        return found;
+      },
+      timeoutMs,
+      () => `timed out waiting for a log line; ${recent()}`,
+    );
 
   return {
     proc,
