@@ -25,7 +25,7 @@ interface Results {
   loadAverageAtEnd?: string;
   sections: Record<string, { at: string; loadAverage: string }>;
   feed?: FeedResult;
-  feedSmallYoungGeneration?: FeedResult;
+  feedV8YoungGeneration?: FeedResult;
   uploads?: (UploadRun & { nodeOptions: string | null })[];
   signup?: SignupResult[];
   startup?: StartupResult[];
@@ -83,7 +83,7 @@ if (results.feed) {
       ['connections', 'pgbench tps', 'req/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
       [
         ...feedRows(results.feed.points),
-        ...feedRows(results.feedSmallYoungGeneration?.points ?? [], ' (`--max-semi-space-size=1`)'),
+        ...feedRows(results.feedV8YoungGeneration?.points ?? [], ' (`--max-semi-space-size=16`)'),
       ],
     ),
     '',

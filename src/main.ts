@@ -1,4 +1,7 @@
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
+import { keepYoungGenerationSmall } from './memory.ts';
+
+keepYoungGenerationSmall();
 
 let config: Config;
 try {

@@ -4,6 +4,7 @@ import { buildApp, type App } from './app.ts';
 import { startPeriodicCleanup } from './cleanup.ts';
 import type { Config } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
+import { compactHeap } from './memory.ts';
 
 export interface RunningServer {
   app: App;
@@ -19,6 +20,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let address: string;
   try {
     app = await buildApp(deps);
+    await app.ready();
+    compactHeap();
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await deps.close();
