@@ -1,22 +1,63 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rmdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadMigrations, MIGRATIONS_DIR, Migrator } from './migrate.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The empty cluster scripts/pglite-template.mjs makes at install time (same path, same key). */
-export function templateDirectory(): string {
+/**
+ * The cluster scripts/pglite-template.mjs makes at install time: initialised and migrated. Keyed by
+ * PGlite's version and by the migration files, so that after a change to either it is not used.
+ */
+export function templateDirectory(migrationsDir = MIGRATIONS_DIR): string {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
     version: string;
   };
-  return join(ROOT, 'node_modules/.cache/cheershare', `pglite-${version}`);
+  const migrations = createHash('sha256');
+  for (const file of readdirSync(migrationsDir).sort()) {
+    migrations
+      .update(`${file}\0`)
+      .update(readFileSync(join(migrationsDir, file)))
+      .update('\0');
+  }
+  return join(ROOT, 'node_modules/.cache/cheershare', `pglite-${version}-${migrations.digest('hex').slice(0, 16)}`);
+}
+
+/**
+ * Makes the template cluster unless it is there: initdb, then the migrations in `migrationsDir`.
+ * Returns its path when it made it. Like a copy, it appears under its name only once complete.
+ */
+export async function makeTemplateCluster(
+  template = templateDirectory(),
+  migrationsDir = MIGRATIONS_DIR,
+): Promise<string | undefined> {
+  if (existsSync(join(template, 'PG_VERSION'))) return undefined;
+  mkdirSync(dirname(template), { recursive: true });
+  const staging = `${template}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    // Loaded here: the server imports this module for the copy alone, before PGlite is needed.
+    const { openPglite } = await import('./pglite.ts');
+    const db = await openPglite(staging, { fromTemplate: false });
+    try {
+      await new Migrator(db, loadMigrations(migrationsDir)).up();
+    } finally {
+      await db.close();
+    }
+    rmSync(template, { recursive: true, force: true });
+    await rename(staging, template);
+    return template;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /**
  * Fills a missing or empty `dataDir` with a copy of the template cluster, which is much faster
- * than initdb; returns false (and leaves `dataDir` alone) when there is no template or `dataDir`
- * already has something in it. The copy appears under `dataDir` only once complete.
+ * than initdb and migrations; returns false (and leaves `dataDir` alone) when there is no template
+ * or `dataDir` already has something in it. The copy appears under `dataDir` only once complete.
  */
 export async function copyTemplateCluster(dataDir: string, template = templateDirectory()): Promise<boolean> {
   if (!existsSync(join(template, 'PG_VERSION'))) return false;

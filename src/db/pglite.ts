@@ -15,11 +15,18 @@ function wrap(target: PGlite | Transaction): Queryable {
   };
 }
 
+export interface OpenOptions {
+  /**
+   * Whether a fresh `dataDir` starts as a copy of the cluster made at install time, already at the
+   * latest migration (the default), rather than empty, with initdb.
+   */
+  fromTemplate?: boolean;
+}
+
 /** Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as `pg`. */
-export async function openPglite(dataDir: string): Promise<Database> {
+export async function openPglite(dataDir: string, { fromTemplate = true }: OpenOptions = {}): Promise<Database> {
   if (!dataDir.startsWith('memory://')) {
-    // A fresh DATA_DIR starts as a copy of the empty cluster made at install time, not with initdb.
-    await copyTemplateCluster(dataDir);
+    if (fromTemplate) await copyTemplateCluster(dataDir);
     mkdirSync(dataDir, { recursive: true });
   }
   const pglite = await PGlite.create(dataDir, {
