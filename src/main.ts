@@ -9,6 +9,13 @@ try {
   process.exit(1);
 }
 
+// The database opens while the HTTP stack loads: copying the install-time cluster is I/O on the
+// thread pool, and loading modules (through tsx's loader thread, under npm start) leaves the main
+// thread idle enough for much of PGlite's boot. startServer waits for it; until then a failure
+// is not reported as an unhandled rejection.
+const opening = (await import('./db/open.ts')).openDatabase(config);
+opening.catch(() => {});
+
 // Loaded once the configuration is known to be good, so a bad variable is reported without first
 // loading the HTTP stack.
 const { createLogger } = await import('./logger.ts');
@@ -18,7 +25,7 @@ const logger = createLogger(config);
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
 
 try {
-  const running = await startServer(config, logger);
+  const running = await startServer(config, logger, opening);
   exitOnSignals(running, logger);
   // Only now: whoever waits for this line may signal the server and have it drain, not die.
   logger.info({ address: running.address, env: config.env, database: running.deps.db.kind }, 'server started');

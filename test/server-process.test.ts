@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { tempDir } from './support/backends.ts';
 import { startFakeTwilio } from './support/fake-twilio.ts';
@@ -125,6 +126,18 @@ describe('the server as a process', { concurrency: 2, timeout: 240_000 }, () => 
     } finally {
       await fake.close();
     }
+  });
+
+  test('a DATA_DIR that cannot be opened: start-up fails with exit 1 and says so', async () => {
+    const env = embeddedEnv();
+    const dataDir = join(env.DATA_DIR!, 'a-file');
+    writeFileSync(dataDir, 'not a directory');
+    const child = runProcess({ ...env, DATA_DIR: dataDir });
+    assert.equal(await child.exited, 1);
+    const fatal = child.logs.find((line) => line.msg === 'start-up failed');
+    assert.ok(fatal, JSON.stringify(child.logs) + child.stderr());
+    assert.match(String((fatal.err as { message: string }).message), /ENOTDIR/);
+    assert.ok(!child.logs.some((line) => line.msg === 'unhandled promise rejection'), JSON.stringify(child.logs));
   });
 
   test('npm run build, then node dist/main.js starts (migrations found from dist/), serves and stops', async () => {
