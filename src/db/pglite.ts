@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.ts';
 import { copyTemplateCluster } from './pglite-template.ts';
 
@@ -25,10 +25,8 @@ export interface OpenOptions {
 
 /** Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as `pg`. */
 export async function openPglite(dataDir: string, { fromTemplate = true }: OpenOptions = {}): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) {
-    if (fromTemplate) await copyTemplateCluster(dataDir);
-    mkdirSync(dataDir, { recursive: true });
-  }
+  // PGlite's module loads while the template cluster is copied.
+  const [{ PGlite, types }] = await Promise.all([import('@electric-sql/pglite'), prepareDataDir(dataDir, fromTemplate)]);
   const pglite = await PGlite.create(dataDir, {
     parsers: {
       [types.DATE]: (value: string) => value,
@@ -48,4 +46,10 @@ export async function openPglite(dataDir: string, { fromTemplate = true }: OpenO
       await pglite.close();
     },
   };
+}
+
+async function prepareDataDir(dataDir: string, fromTemplate: boolean): Promise<void> {
+  if (dataDir.startsWith('memory://')) return;
+  if (fromTemplate) await copyTemplateCluster(dataDir);
+  mkdirSync(dataDir, { recursive: true });
 }
