@@ -9,10 +9,10 @@ try {
   process.exit(1);
 }
 
-// The database opens while the HTTP stack loads: copying the install-time cluster is I/O on the
-// thread pool, and loading modules (through tsx's loader thread, under npm start) leaves the main
-// thread idle enough for much of PGlite's boot. startServer waits for it; until then a failure
-// is not reported as an unhandled rejection.
+// The database opens while the HTTP stack loads: the copy of the install-time cluster runs in a cp
+// process, and PGlite loads and boots in the gaps module loading leaves on the main thread (under
+// npm start it waits on tsx's loader thread). startServer waits for it; until then a failure is
+// not reported as an unhandled rejection.
 const opening = (await import('./db/open.ts')).openDatabase(config);
 opening.catch(() => {});
 
