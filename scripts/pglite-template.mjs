@@ -1,29 +1,22 @@
-// Makes an empty embedded-database cluster once, at install time (`postinstall`), so that the first
-// start on a fresh DATA_DIR copies it instead of running initdb, which is most of a cold start.
-// The app looks for it where src/db/pglite-template.ts says; without it, it runs initdb as before,
-// so this never fails an install.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Makes the embedded-database cluster once, at install time (`postinstall`): initialised and
+// migrated, so that the first start on a fresh DATA_DIR copies it instead of running initdb and the
+// migrations, which are most of a cold start. src/db/pglite-template.ts does the work, through tsx;
+// without it (or on any failure) the first start runs initdb and the migrations as before, so this
+// never fails an install.
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import console from 'node:console';
-import process from 'node:process';
-import { fileURLToPath, URL } from 'node:url';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 try {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { version } = JSON.parse(readFileSync(join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8'));
-  // Keyed by PGlite's version: another version's cluster is never used.
-  const template = join(root, 'node_modules/.cache/cheershare', `pglite-${version}`);
-  if (!existsSync(join(template, 'PG_VERSION'))) {
-    mkdirSync(dirname(template), { recursive: true });
-    const staging = `${template}.tmp-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    await (await PGlite.create(staging)).close();
-    rmSync(template, { recursive: true, force: true });
-    // Published whole or not at all.
-    renameSync(staging, template);
-    console.log(`pglite-template: made ${template}`);
+  const { tsImport } = await import('tsx/esm/api');
+  const { makeTemplateCluster } = await tsImport('../src/db/pglite-template.ts', import.meta.url);
+  const made = await makeTemplateCluster();
+  if (made) {
+    // Templates of another PGlite version or migration set are never used again.
+    for (const name of readdirSync(dirname(made))) {
+      if (name !== basename(made)) rmSync(join(dirname(made), name), { recursive: true, force: true });
+    }
+    console.log(`pglite-template: made ${made}`);
   }
 } catch (error) {
   console.warn(`pglite-template: skipped (${error instanceof Error ? error.message : error}); the first start will run initdb`);

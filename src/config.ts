@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseEnv } from 'node:util';
-import { isSupportedCountry } from 'libphonenumber-js';
+// The metadata phone.ts parses with: the default entry point would load a second copy of the
+// library's modules and metadata at start-up (every flavour lists the same countries).
+import { isSupportedCountry } from 'libphonenumber-js/max';
 
 export type Environment = 'development' | 'test' | 'production';
 export type SmsProviderName = 'console' | 'twilio';

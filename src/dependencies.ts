@@ -4,6 +4,7 @@ import type { AppDependencies } from './app.ts';
 import { BackgroundTasks } from './background.ts';
 import type { CleanupTask } from './cleanup.ts';
 import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
 import { DatabaseChallengeStore } from './data/otp-challenges.ts';
 import { deleteExpiredTokens } from './data/tokens.ts';
 import { formatName, Migrator } from './db/migrate.ts';
@@ -37,17 +38,25 @@ export interface DependencyOverrides {
   cacheTtlMs?: number;
 }
 
-/** Opens the database (and Redis), applies pending migrations, and assembles everything the app needs. */
+/**
+ * Opens the database (unless given one being opened) and Redis, applies pending migrations, and
+ * assembles everything the app needs.
+ */
 export async function createDependencies(
   config: Config,
   logger: FastifyBaseLogger,
   overrides: DependencyOverrides = {},
+  opening: Promise<Database> = openDatabase(config),
 ): Promise<Dependencies> {
-  const { storage, swept } = await LocalDiskStorage.open(config.uploadDir);
-  if (swept > 0) logger.info({ files: swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
-  const db = await openDatabase(config);
+  const db = await opening;
+  let storage: LocalDiskStorage;
   let redis: Redis | undefined;
   try {
+    const opened = await LocalDiskStorage.open(config.uploadDir);
+    storage = opened.storage;
+    if (opened.swept > 0) {
+      logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
+    }
     const applied = await new Migrator(db).up();
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);

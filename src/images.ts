@@ -1,5 +1,3 @@
-import { fileTypeFromBuffer } from 'file-type';
-
 /** The image types a creative may have, with the extension it is stored under. */
 export const ACCEPTED_IMAGE_TYPES = [
   { mime: 'image/jpeg', extension: 'jpg' },
@@ -15,6 +13,8 @@ export const DETECTION_SAMPLE_BYTES = 4100;
 
 /** The accepted image type the bytes start with, decided by their content alone; undefined otherwise. */
 export async function detectImageType(head: Uint8Array): Promise<ImageType | undefined> {
+  // Loaded on the first upload rather than at start-up, where its forty modules add to a cold start.
+  const { fileTypeFromBuffer } = await import('file-type');
   const detected = await fileTypeFromBuffer(head);
   // An animated PNG is a PNG: every PNG decoder shows at least its first frame.
   const mime = detected?.mime === 'image/apng' ? 'image/png' : detected?.mime;

@@ -40,7 +40,9 @@ async function run(command: string | undefined, arg: string | undefined): Promis
   }
   const action = parse(command, arg);
   const config = loadConfig(environmentWithDotenv());
-  const db = await openDatabase(config);
+  // A fresh embedded database starts empty here, not as the migrated install-time copy the server
+  // starts from: "up 2" on it applies the first two migrations.
+  const db = await openDatabase(config, { fromTemplate: false });
   const migrations = loadMigrations();
   const migrator = new Migrator(db, migrations);
   try {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp, type App } from './app.ts';
 import { startPeriodicCleanup } from './cleanup.ts';
 import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 import { compactHeap } from './memory.ts';
 
@@ -14,8 +15,9 @@ export interface RunningServer {
   shutdown(signal: string): Promise<number>;
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const deps = await createDependencies(config, logger);
+/** `opening`: the database, if its opening was started earlier (see main.ts). */
+export async function startServer(config: Config, logger: Logger, opening?: Promise<Database>): Promise<RunningServer> {
+  const deps = await createDependencies(config, logger, {}, opening);
   let app: App;
   let address: string;
   try {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.ts';
 import { copyTemplateCluster } from './pglite-template.ts';
 
@@ -15,13 +15,18 @@ function wrap(target: PGlite | Transaction): Queryable {
   };
 }
 
+export interface OpenOptions {
+  /**
+   * Whether a fresh `dataDir` starts as a copy of the cluster made at install time, already at the
+   * latest migration (the default), rather than empty, with initdb.
+   */
+  fromTemplate?: boolean;
+}
+
 /** Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as `pg`. */
-export async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) {
-    // A fresh DATA_DIR starts as a copy of the empty cluster made at install time, not with initdb.
-    await copyTemplateCluster(dataDir);
-    mkdirSync(dataDir, { recursive: true });
-  }
+export async function openPglite(dataDir: string, { fromTemplate = true }: OpenOptions = {}): Promise<Database> {
+  // PGlite's module loads while the template cluster is copied.
+  const [{ PGlite, types }] = await Promise.all([import('@electric-sql/pglite'), prepareDataDir(dataDir, fromTemplate)]);
   const pglite = await PGlite.create(dataDir, {
     parsers: {
       [types.DATE]: (value: string) => value,
@@ -41,4 +46,10 @@ export async function openPglite(dataDir: string): Promise<Database> {
       await pglite.close();
     },
   };
+}
+
+async function prepareDataDir(dataDir: string, fromTemplate: boolean): Promise<void> {
+  if (dataDir.startsWith('memory://')) return;
+  if (fromTemplate) await copyTemplateCluster(dataDir);
+  mkdirSync(dataDir, { recursive: true });
 }

@@ -12,7 +12,10 @@ import { openDatabase } from '../../src/db/open.ts';
  */
 export interface DatabaseBackend {
   name: 'pglite' | 'postgres';
-  /** A fresh, empty database of this kind. */
+  /**
+   * A fresh database of this kind: empty on PostgreSQL; embedded, a copy of the install-time
+   * cluster, already at the latest migration (empty only where that cluster is missing).
+   */
   create(): Promise<TestDatabase>;
 }
 
