@@ -1,7 +1,9 @@
-import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
+import type { Config } from './config.ts';
 import { keepYoungGenerationSmall } from './memory.ts';
 
+// Before anything else loads: loading modules is what grows the young generation.
 keepYoungGenerationSmall();
+const { ConfigError, environmentWithDotenv, loadConfig } = await import('./config.ts');
 
 let config: Config;
 try {
