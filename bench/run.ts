@@ -60,6 +60,18 @@ const section = (name: string) => {
   log(`${name} (load ${loadAverage()})`);
 };
 const save = () => writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
+
+// pgbench's clients, the server's pool and the benchmark's own connections at once.
+const connectionsNeeded = Math.max(...values.connections.split(',').map(Number)) + 20;
+const { maxConnections } = results.machine as { maxConnections: number };
+if (parts.has('feed') && maxConnections < connectionsNeeded) {
+  console.error(
+    `PostgreSQL allows ${maxConnections} connections; the feed part needs ${connectionsNeeded}. Raise it once:\n` +
+      `  psql -h 127.0.0.1 -U postgres -c "ALTER SYSTEM SET max_connections = ${Math.max(300, connectionsNeeded)}"\n` +
+      '  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main restart',
+  );
+  process.exit(1);
+}
 const workDir = mkdtempSync(join(tmpdir(), 'cheershare-bench-'));
 try {
   if (parts.has('feed')) {
