@@ -1,15 +1,6 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { encodePng } from '../support/images.ts';
 
 type Rgb = readonly [number, number, number];
-
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
 
 /**
  * A real, decodable RGB PNG that looks like something in a screenshot: a diagonal gradient from
@@ -31,16 +22,5 @@ export function picture(width: number, height: number, from: Rgb, to: Rgb, padTo
       }
     }
   }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, standard filters, no interlace
-  const start = Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw)),
-  ]);
-  const end = chunk('IEND', Buffer.alloc(0));
-  const padding = padTo - start.length - end.length - 12; // 12: a chunk's length, type and CRC
-  return Buffer.concat([start, ...(padding > 0 ? [chunk('paDd', Buffer.alloc(padding))] : []), end]);
+  return encodePng(width, height, raw, padTo);
 }

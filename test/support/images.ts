@@ -15,24 +15,29 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 const CHUNK_OVERHEAD = 12;
 
 /**
+ * An 8-bit RGB PNG of `width` × `height` from its filtered scanlines (`raw`: each row a filter byte
+ * and three bytes a pixel), of exactly `padTo` bytes when that is more than its natural size: the
+ * extra bytes go into a private ancillary chunk, which decoders skip.
+ */
+export function encodePng(width: number, height: number, raw: Buffer, padTo = 0): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter method, no interlace
+  const start = Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw))]);
+  const end = pngChunk('IEND', Buffer.alloc(0));
+  const natural = start.length + end.length;
+  if (padTo <= natural) return Buffer.concat([start, end]);
+  if (padTo < natural + CHUNK_OVERHEAD) throw new Error(`a padded PNG is at least ${natural + CHUNK_OVERHEAD} bytes`);
+  return Buffer.concat([start, pngChunk('paDd', Buffer.alloc(padTo - natural - CHUNK_OVERHEAD, 0x2a)), end]);
+}
+
+/**
  * A 1×1 RGB PNG of exactly `size` bytes (at least its natural size): any extra bytes go into a
  * private ancillary chunk, which decoders skip.
  */
 export function png(size = 0): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(1, 0); // width
-  header.writeUInt32BE(1, 4); // height
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter method, no interlace
-  const start = Buffer.concat([
-    PNG_SIGNATURE,
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(Buffer.from([0, 0xff, 0x80, 0x00]))), // filter byte, one orange pixel
-  ]);
-  const end = pngChunk('IEND', Buffer.alloc(0));
-  const natural = start.length + end.length;
-  if (size <= natural) return Buffer.concat([start, end]);
-  if (size < natural + CHUNK_OVERHEAD) throw new Error(`a padded PNG is at least ${natural + CHUNK_OVERHEAD} bytes`);
-  return Buffer.concat([start, pngChunk('paDd', Buffer.alloc(size - natural - CHUNK_OVERHEAD, 0x2a)), end]);
+  return encodePng(1, 1, Buffer.from([0, 0xff, 0x80, 0x00]), size); // filter byte, one orange pixel
 }
 
 /** 1×1 baseline JPEG. */
