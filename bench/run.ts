@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { withClient } from '../test/support/postgres.ts';
 import { benchFeed } from './feed.ts';
 import { benchSignup } from './signup.ts';
 import { benchStartup } from './startup.ts';
@@ -145,24 +145,20 @@ try {
 }
 
 async function machine() {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ version: string; max_connections: string }>(
+  const { rows } = await withClient(ADMIN_URL, (client) =>
+    client.query<{ version: string; max_connections: string }>(
       "SELECT version(), current_setting('max_connections') AS max_connections",
-    );
-    return {
-      cpu: cpus()[0]?.model,
-      cores: cpus().length,
-      memoryGib: Math.round(totalmem() / 2 ** 30),
-      kernel: readFileSync('/proc/version', 'utf8').split(' ').slice(0, 3).join(' '),
-      node: process.version,
-      postgres: rows[0]!.version.split(' on ')[0],
-      maxConnections: Number(rows[0]!.max_connections),
-      wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]!.trim(),
-      pgbench: execFileSync('pgbench', ['--version'], { encoding: 'utf8' }).trim(),
-    };
-  } finally {
-    await client.end();
-  }
+    ),
+  );
+  return {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memoryGib: Math.round(totalmem() / 2 ** 30),
+    kernel: readFileSync('/proc/version', 'utf8').split(' ').slice(0, 3).join(' '),
+    node: process.version,
+    postgres: rows[0]!.version.split(' on ')[0],
+    maxConnections: Number(rows[0]!.max_connections),
+    wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]!.trim(),
+    pgbench: execFileSync('pgbench', ['--version'], { encoding: 'utf8' }).trim(),
+  };
 }

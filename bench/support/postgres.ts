@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { Migrator } from '../../src/db/migrate.ts';
 import { openDatabase } from '../../src/db/open.ts';
+import { createPostgresDatabase, type PostgresDatabase } from '../../test/support/postgres.ts';
 
 const run = promisify(execFile);
 const YARDSTICK = fileURLToPath(new URL('../yardstick', import.meta.url));
@@ -13,37 +12,16 @@ const YARDSTICK = fileURLToPath(new URL('../yardstick', import.meta.url));
 export const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export interface BenchDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** A fresh database with the project's migrations applied (through its own migrator). */
-export async function createMigratedDatabase(): Promise<BenchDatabase> {
-  const name = `cheershare_bench_${randomBytes(5).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+export async function createMigratedDatabase(): Promise<PostgresDatabase> {
+  const database = await createPostgresDatabase(ADMIN_URL, 'cheershare_bench_');
+  const db = await openDatabase({ databaseUrl: database.url, dataDir: '' });
   try {
     await new Migrator(db).up();
   } finally {
     await db.close();
   }
-  return {
-    url: url.toString(),
-    drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
-  };
+  return database;
 }
 
 /** The shared seed: `users` users with one token each (written to `tokensFile`), `creatives` alternating today/tomorrow. */

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Database } from '../../src/db/database.ts';
 import { openDatabase } from '../../src/db/open.ts';
+import { createPostgresDatabase } from './postgres.ts';
 
 /**
  * The database backends every database test runs on: embedded PGlite always, and PostgreSQL when
@@ -57,28 +56,10 @@ function postgresBackend(adminUrl: string): DatabaseBackend {
   return {
     name: 'postgres',
     async create() {
-      const name = `cheershare_test_${randomBytes(6).toString('hex')}`;
-      await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      const databaseUrl = url.toString();
-      return {
-        env: { DATABASE_URL: databaseUrl },
-        open: () => openDatabase({ databaseUrl, dataDir: '' }),
-        drop: () => withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
-      };
+      const { url: databaseUrl, drop } = await createPostgresDatabase(adminUrl, 'cheershare_test_');
+      return { env: { DATABASE_URL: databaseUrl }, open: () => openDatabase({ databaseUrl, dataDir: '' }), drop };
     },
   };
-}
-
-async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 export const databaseBackends: DatabaseBackend[] = [
