@@ -251,6 +251,9 @@ for (const variant of variants) {
     });
 
     describe('bodies', () => {
+      /** `payload` sent as it is, as JSON. */
+      const postJsonText = (payload: string, remoteAddress?: string) =>
+        postSignup(t, payload, remoteAddress, { 'content-type': 'application/json' });
       const cases: [string, unknown, RegExp][] = [
         ['missing phone_number', { name: 'Asha' }, /^body is missing field "phone_number"$/],
         ['unknown field', { name: 'Asha', phone_number: '9876543210', admin: true }, /^body has unknown field "admin"$/],
@@ -285,13 +288,7 @@ for (const variant of variants) {
       ];
       for (const [label, body, message] of cases) {
         test(`${label} → 400 naming the problem`, async () => {
-          const response = await t.app.inject({
-            method: 'POST',
-            url: '/signup',
-            headers: { 'content-type': 'application/json' },
-            payload: JSON.stringify(body),
-            remoteAddress: uniqueIp(),
-          });
+          const response = await postJsonText(JSON.stringify(body), uniqueIp());
           assert.equal(response.statusCode, 400, response.body);
           assert.match(response.json().error, message);
         });
@@ -299,53 +296,32 @@ for (const variant of variants) {
 
       test('malformed JSON → 400', async () => {
         for (const payload of ['{"name": "Asha",', '{"name": "Asha"} {"x": 1}', "{'name': 'Asha'}"]) {
-          const response = await t.app.inject({
-            method: 'POST',
-            url: '/signup',
-            headers: { 'content-type': 'application/json' },
-            payload,
-          });
+          const response = await postJsonText(payload);
           assert.equal(response.statusCode, 400, payload);
           assert.deepEqual(response.json(), { error: "Body is not valid JSON but content-type is set to 'application/json'" });
         }
       });
 
       test('an empty JSON body → 400', async () => {
-        const response = await t.app.inject({
-          method: 'POST',
-          url: '/signup',
-          headers: { 'content-type': 'application/json' },
-          payload: '',
-        });
+        const response = await postJsonText('');
         assert.equal(response.statusCode, 400);
         assert.deepEqual(response.json(), { error: "Body cannot be empty when content-type is set to 'application/json'" });
       });
 
       test('a body over 100 KiB → 413; just under is read (and refused for its content)', async () => {
         const big = JSON.stringify({ name: 'x'.repeat(100 * 1024), phone_number: '9876543210' });
-        const tooLarge = await t.app.inject({
-          method: 'POST',
-          url: '/signup',
-          headers: { 'content-type': 'application/json' },
-          payload: big,
-        });
+        const tooLarge = await postJsonText(big);
         assert.equal(tooLarge.statusCode, 413);
         assert.deepEqual(tooLarge.json(), { error: 'Request body is too large' });
         const under = JSON.stringify({ name: 'x'.repeat(100 * 1024 - 60), phone_number: '9876543210' });
         assert.ok(Buffer.byteLength(under) <= 100 * 1024);
-        const read = await t.app.inject({
-          method: 'POST',
-          url: '/signup',
-          headers: { 'content-type': 'application/json' },
-          payload: under,
-        });
+        const read = await postJsonText(under);
         assert.equal(read.statusCode, 400);
         assert.deepEqual(read.json(), { error: 'name must be at most 100 characters' });
       });
 
       test('a form-encoded body → 415; plain text → 400', async () => {
-        const post = (contentType: string) =>
-          t.app.inject({ method: 'POST', url: '/signup', headers: { 'content-type': contentType }, payload: 'name=Asha' });
+        const post = (contentType: string) => postSignup(t, 'name=Asha', undefined, { 'content-type': contentType });
         const form = await post('application/x-www-form-urlencoded');
         assert.equal(form.statusCode, 415);
         assert.deepEqual(form.json(), { error: 'Unsupported Media Type' });
