@@ -1,0 +1,176 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Connections of a database's pool at one moment (PGlite: one connection, in use or not). */
+export interface PoolUse {
+  inUse: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+}
+
+/** The SMS budget shared by every instance: its size, and how much of it is used (read from Redis or the database at each scrape). */
+export interface SmsBudgetSource {
+  limit: number;
+  used: () => Promise<number>;
+}
+
+/** Where the gauges that describe shared or live state read their values, at each scrape. */
+export interface MetricSources {
+  pool?: () => PoolUse;
+  backgroundTasks?: () => number;
+  smsBudget?: SmsBudgetSource;
+}
+
+// Seconds: from a cached feed (about a millisecond) to an upload over a slow link.
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const IMAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * One instance's Prometheus metrics, in a registry of their own (each app, and so each test, has
+ * its own). Features pass only bounded names as label values — outcomes, error codes, limit and
+ * cache names, route patterns — never a phone number, token, address, code, user id or file name.
+ * Counters are this instance's; what all instances share (the SMS budget) is read from its store.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to sending its response, by route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly otpRequests = new Counter({
+    name: 'otp_requests_total',
+    help: 'Requests for a one-time code, by outcome (sent, or the error code of the refusal)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly otpVerifications = new Counter({
+    name: 'otp_verifications_total',
+    help: 'Attempts to verify a one-time code, by outcome (verified, or the error code of the refusal)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly smsSends = new Counter({
+    name: 'sms_sends_total',
+    help: 'Text messages handed to the provider, by final outcome after retries (sent, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitRefusals = new Counter({
+    name: 'rate_limit_refusals_total',
+    help: 'Requests refused by a rate limit, by the name of the limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  readonly uploads = new Counter({
+    name: 'uploads_total',
+    help: 'Upload requests, by outcome (stored, or the error code of the refusal)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly uploadBytes = new Counter({
+    name: 'upload_bytes_total',
+    help: 'Bytes of the uploaded files that were stored',
+    registers: [this.registry],
+  });
+
+  readonly imageProcessingDuration = new Histogram({
+    name: 'image_processing_seconds',
+    help: 'Time spent decoding an uploaded image and making its variants',
+    buckets: IMAGE_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: 'cache_lookups_total',
+    help: 'In-process cache lookups, by cache name and result (hit, miss)',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricSources = {}) {
+    collectDefaultMetrics({ register: this.registry });
+    const { pool, backgroundTasks, smsBudget } = sources;
+    if (pool) {
+      new Gauge({
+        name: 'db_pool_connections',
+        help: 'Database connections by state (in_use, idle)',
+        labelNames: ['state'] as const,
+        registers: [this.registry],
+        collect() {
+          const use = pool();
+          this.set({ state: 'in_use' }, use.inUse);
+          this.set({ state: 'idle' }, use.idle);
+        },
+      });
+      new Gauge({
+        name: 'db_pool_waiting_queries',
+        help: 'Queries waiting for a database connection',
+        registers: [this.registry],
+        collect() {
+          this.set(pool().waiting);
+        },
+      });
+    }
+    if (backgroundTasks) {
+      new Gauge({
+        name: 'background_tasks_in_flight',
+        help: 'Work running after its request was answered (SMS sends and their retries)',
+        registers: [this.registry],
+        collect() {
+          this.set(backgroundTasks());
+        },
+      });
+    }
+    if (smsBudget) this.registerBudget(smsBudget);
+  }
+
+  /** The label set for a cache's hit or miss, bound once so that each lookup is one call. */
+  cache(name: string): (result: 'hit' | 'miss') => void {
+    const hit = this.cacheLookups.labels({ cache: name, result: 'hit' });
+    const miss = this.cacheLookups.labels({ cache: name, result: 'miss' });
+    return (result) => (result === 'hit' ? hit : miss).inc();
+  }
+
+  /** Runs `work`, timing it in image_processing_seconds whether it succeeds or throws. */
+  async timeImageProcessing<T>(work: () => Promise<T>): Promise<T> {
+    const end = this.imageProcessingDuration.startTimer();
+    try {
+      return await work();
+    } finally {
+      end();
+    }
+  }
+
+  /** Prometheus text exposition of every metric. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private registerBudget({ limit, used }: SmsBudgetSource): void {
+    new Gauge({
+      name: 'sms_budget_used',
+      help: 'Text messages sent in the current budget window, by every instance together',
+      registers: [this.registry],
+      // A read that fails reports NaN rather than failing the whole scrape: the other metrics still
+      // arrive while the store is down.
+      async collect() {
+        this.set(await used().catch(() => NaN));
+      },
+    });
+    new Gauge({
+      name: 'sms_budget_limit',
+      help: 'Text messages allowed in a budget window, by every instance together',
+      registers: [this.registry],
+    }).set(limit);
+  }
+}
