@@ -95,5 +95,6 @@ test(
   () => {
     execFileSync('promtool', ['check', 'rules', ALERTS], { stdio: 'pipe' });
     execFileSync('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml'], { stdio: 'pipe' });
+    execFileSync('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'], { stdio: 'pipe' });
   },
 );
