@@ -14,6 +14,7 @@ import { creativesRoutes } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
 import { AccessLog } from './platform/http/access-log.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
+import { recordRequestDurations } from './platform/http/request-metrics.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installValidation } from './platform/http/validation.ts';
 import { healthRoutes } from './system/health.ts';
@@ -44,6 +45,7 @@ export async function buildApp(deps: AppDependencies) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);
+  if (config.metrics) recordRequestDurations(app, deps.metrics);
   app.decorateRequest('user', null);
   app.decorateRequest('token', null);
 
@@ -109,7 +111,7 @@ export async function buildApp(deps: AppDependencies) {
     protectScope(scope, deps.sessions);
     await scope.register(accountRoutes, { sessions: deps.sessions });
     await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
-    await scope.register(uploadRoutes, { creatives: deps.creatives, rules: config });
+    await scope.register(uploadRoutes, { creatives: deps.creatives, rules: config, metrics: deps.metrics });
   });
 
   return app;

@@ -18,6 +18,7 @@ import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
 import { formatName, Migrator } from './platform/db/migrator.ts';
 import { openDatabase } from './platform/db/open.ts';
+import { Metrics } from './platform/metrics.ts';
 import type { CleanupTask } from './platform/periodic.ts';
 import { connectRedis, REDIS_KEY_PREFIX } from './platform/redis.ts';
 import type { ReadinessCheck } from './system/health.ts';
@@ -40,6 +41,7 @@ export interface AppDependencies {
   storage: LocalDiskStorage;
   sessions: Sessions;
   creatives: CreativesService;
+  metrics: Metrics;
 }
 
 export interface Dependencies extends AppDependencies {
@@ -85,6 +87,11 @@ export async function createDependencies(
   }
 
   const background = new BackgroundTasks(logger);
+  const metrics = new Metrics({
+    processMetrics: config.metrics !== undefined,
+    pool: () => db.poolUse(),
+    backgroundTasks: () => background.pending().length,
+  });
   const now = overrides.now ?? Date.now;
   const otp = new OtpService(redis ? new RedisChallengeStore(redis) : new DatabaseChallengeStore(db), {
     secret: config.appSecret,
@@ -96,11 +103,17 @@ export async function createDependencies(
   if (!redis && config.env === 'production') {
     logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
   }
-  const sms = new SmsSender(createSmsProvider(config, logger), background, logger, {
-    maxAttempts: config.smsMaxAttempts,
-    baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
-    maxDelayMs: DEFAULT_SMS_MAX_DELAY_MS,
-  });
+  const sms = new SmsSender(
+    createSmsProvider(config, logger),
+    background,
+    logger,
+    {
+      maxAttempts: config.smsMaxAttempts,
+      baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
+      maxDelayMs: DEFAULT_SMS_MAX_DELAY_MS,
+    },
+    metrics,
+  );
 
   return {
     config,
@@ -117,8 +130,14 @@ export async function createDependencies(
       ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
     ],
     storage,
-    sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
-    creatives: new CreativesService(db, storage, createFeedCache({ ttlMs: overrides.cacheTtlMs, now }), logger),
+    sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now, countLookup: metrics.cache('tokens') }),
+    creatives: new CreativesService(
+      db,
+      storage,
+      createFeedCache({ ttlMs: overrides.cacheTtlMs, now, countLookup: metrics.cache('feed') }),
+      logger,
+    ),
+    metrics,
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },

@@ -18,7 +18,10 @@ try {
   const running = await startServer(config, logger);
   exitOnSignals(running, logger);
   // Only now: whoever waits for this line may signal the server and have it drain, not die.
-  logger.info({ address: running.address, env: config.env, database: running.deps.db.kind }, 'server started');
+  logger.info(
+    { address: running.address, metrics: running.metricsAddress, env: config.env, database: running.deps.db.kind },
+    'server started',
+  );
 } catch (err) {
   logger.fatal({ err }, 'start-up failed');
   process.exit(1);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './app.ts';
+import { startMetricsServer, type MetricsServer } from './platform/metrics-server.ts';
 import { startPeriodicCleanup } from './platform/periodic.ts';
 import type { Config } from './config.ts';
 import { createDependencies, type Dependencies } from './container.ts';
@@ -9,19 +10,25 @@ export interface RunningServer {
   app: App;
   deps: Dependencies;
   address: string;
+  /** Where /metrics is served; undefined when METRICS_PORT is unset. */
+  metricsAddress: string | undefined;
   /** Drains and closes everything within SHUTDOWN_TIMEOUT_SECONDS; resolves with the exit code. */
   shutdown(signal: string): Promise<number>;
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const deps = await createDependencies(config, logger);
-  let app: App;
+  let app: App | undefined;
   let address: string;
+  let metricsServer: MetricsServer | undefined;
   try {
     app = await buildApp(deps);
     await app.ready();
     address = await app.listen({ port: config.port, host: config.host });
+    // After the API is ready: an instance that can be scraped is one that can serve.
+    if (config.metrics) metricsServer = await startMetricsServer(deps.metrics.registry, config.metrics, logger);
   } catch (error) {
+    await app?.close();
     await deps.close();
     throw error;
   }
@@ -57,6 +64,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await deps.background.drain();
       await cleanup.stop();
       await deps.close();
+      // Last: the drain itself can be watched to its end.
+      await metricsServer?.close();
     })();
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<'timeout'>((resolve) => {
@@ -78,7 +87,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     return 0;
   };
 
-  return { app, deps, address, shutdown };
+  return { app, deps, address, metricsAddress: metricsServer?.address, shutdown };
 }
 
 const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;

@@ -25,7 +25,7 @@ for (const backend of databaseBackends) {
       );
       await t.deps.otp.store.replace('+919811111111', { id: crypto.randomUUID(), codeHash: Buffer.alloc(32), name: 'Gone' }, 1);
       await t.deps.otp.issue('+919822222222', 'Pending');
-      await t.deps.rateLimiter.take([{ key: 'cleanup-test', limit: 1, windowMs: 1_000, message: '' }]);
+      await t.deps.rateLimiter.take([{ name: 'cleanup-test', key: 'cleanup-test', limit: 1, windowMs: 1_000, message: '' }]);
       await sleep(20);
       clock += 2_000;
 

@@ -11,6 +11,7 @@ const DASHBOARD = 'deploy/grafana/cheershare.json';
 /** Every series name this app's /metrics can carry (histograms as their _bucket, _sum and _count). */
 async function exportedNames(): Promise<Set<string>> {
   const metrics = new Metrics({
+    processMetrics: true,
     pool: () => ({ inUse: 0, idle: 1, waiting: 0 }),
     backgroundTasks: () => 0,
     smsBudget: { limit: 100, used: () => Promise.resolve(0) },

@@ -34,15 +34,19 @@ describe('Metrics', () => {
   });
 
   test('a budget store that cannot be read gives NaN, and the rest of the scrape still arrives', async () => {
-    const metrics = new Metrics({ smsBudget: { limit: 10, used: () => Promise.reject(new Error('redis down')) } });
+    const metrics = new Metrics({
+      processMetrics: true,
+      smsBudget: { limit: 10, used: () => Promise.reject(new Error('redis down')) },
+    });
     const text = await metrics.scrape();
     assert.ok(Number.isNaN(sample(text, 'sms_budget_used')));
     assert.equal(sample(text, 'sms_budget_limit'), 10);
     assert.ok(sample(text, 'process_cpu_user_seconds_total')! >= 0);
   });
 
-  test('process and event-loop metrics are exported', async () => {
-    const text = await new Metrics().scrape();
+  test('process and event-loop metrics are exported when asked for', async () => {
+    assert.doesNotMatch(await new Metrics().scrape(), /^process_/m);
+    const text = await new Metrics({ processMetrics: true }).scrape();
     for (const name of ['process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
       assert.match(text, new RegExp(`^${name} `, 'm'));
     }

@@ -29,6 +29,7 @@ if (TEST_REDIS_URL) {
 const HOUR = 3_600_000;
 let keyCounter = 0;
 const rule = (limit: number, windowMs: number, message = 'limited'): LimitRule => ({
+  name: 'test',
   key: `test-${++keyCounter}`,
   limit,
   windowMs,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { BackgroundTasks } from '../src/platform/background.ts';
 import { loadConfig } from '../src/config.ts';
+import { Metrics } from '../src/platform/metrics.ts';
 import { backoffDelay, retry } from '../src/platform/retry.ts';
 import { ConsoleSmsProvider } from '../src/auth/sms/console.ts';
 import { createSmsProvider } from '../src/auth/sms/create.ts';
@@ -149,6 +150,12 @@ describe('Twilio provider against a fake Twilio', () => {
   });
 });
 
+/** sms_sends_total by outcome. */
+async function smsSends(metrics: Metrics): Promise<Record<string, number>> {
+  const { values } = await metrics.smsSends.get();
+  return Object.fromEntries(values.map(({ labels, value }) => [String(labels.outcome), value]));
+}
+
 describe('SMS sender: background delivery with retries', () => {
   let fake: FakeTwilio;
   before(async () => {
@@ -169,15 +176,17 @@ describe('SMS sender: background delivery with retries', () => {
       apiBase: fake.url,
     });
     const background = new BackgroundTasks(capture.logger);
+    const metrics = new Metrics();
     return {
       capture,
       background,
-      sms: new SmsSender(provider, background, capture.logger, { maxAttempts, baseDelayMs: 5, maxDelayMs: 20 }),
+      metrics,
+      sms: new SmsSender(provider, background, capture.logger, { maxAttempts, baseDelayMs: 5, maxDelayMs: 20 }, metrics),
     };
   }
 
-  test('two failures, then delivered on the third attempt', async () => {
-    const { sms, background, capture } = sender();
+  test('two failures, then delivered on the third attempt: one send counted, as sent', async () => {
+    const { sms, background, capture, metrics } = sender();
     fake.behave({ failures: 2 });
     sms.send('+919876543210', 'Your Cheershare code is 246810');
     await background.drain();
@@ -189,10 +198,11 @@ describe('SMS sender: background delivery with retries', () => {
     assert.deepEqual(attempts, [1, 2]);
     assert.ok(capture.lines.some((line) => line.msg === 'SMS sent' && line.attempt === 3));
     assert.ok(!containsCode(capture.text(), '246810'), capture.text());
+    assert.deepEqual(await smsSends(metrics), { sent: 1 });
   });
 
-  test('every attempt failing: exactly SMS_MAX_ATTEMPTS requests, one error logged, never the code', async () => {
-    const { sms, background, capture } = sender(4);
+  test('every attempt failing: exactly SMS_MAX_ATTEMPTS requests, one error logged and counted, never the code', async () => {
+    const { sms, background, capture, metrics } = sender(4);
     fake.behave({ failures: Infinity });
     sms.send('+919876543210', 'Your Cheershare code is 135790');
     await background.drain();
@@ -202,6 +212,7 @@ describe('SMS sender: background delivery with retries', () => {
     assert.equal(failed[0]!.to, '+91******3210');
     assert.match(String(failed[0]!.reason), /^Twilio answered 500/);
     assert.ok(!containsCode(capture.text(), '135790'), capture.text());
+    assert.deepEqual(await smsSends(metrics), { failed: 1 });
   });
 
   test('a number Twilio refuses (400) is not retried', async () => {

@@ -9,7 +9,7 @@ import {
   type LiveToken,
 } from './tokens.ts';
 import type { User } from './users.ts';
-import { ShortLivedCache } from '../platform/cache.ts';
+import { ShortLivedCache, type ShortLivedCacheOptions } from '../platform/cache.ts';
 
 /** Tokens looked up recently are remembered this long: a token revoked through another instance stops working within it. */
 export const TOKEN_CACHE_TTL_MS = 1_000;
@@ -27,12 +27,17 @@ export class Sessions {
   constructor(
     private readonly db: Queryable,
     private readonly tokenTtlHours: number,
-    { ttlMs = TOKEN_CACHE_TTL_MS, now }: { ttlMs?: number; now?: () => number } = {},
+    {
+      ttlMs = TOKEN_CACHE_TTL_MS,
+      now,
+      countLookup,
+    }: Partial<Pick<ShortLivedCacheOptions<LiveToken | null>, 'ttlMs' | 'now' | 'countLookup'>> = {},
   ) {
     this.cache = new ShortLivedCache({
       ttlMs,
       maxEntries: MAX_CACHED_TOKENS,
       now,
+      countLookup,
       // Unknown tokens are not remembered: junk must not push live tokens out.
       validUntil: (live) => live?.expiry.getTime() ?? 0,
     });

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import { clientAddressKey } from '../platform/http/client-ip.ts';
-import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import { unauthorized } from './guard.ts';
 import type { OtpService } from './otp/service.ts';
 import { normaliseName, normalisePhoneNumber } from './phone.ts';
@@ -19,6 +20,7 @@ export interface SignupOptions {
   rateLimiter: RateLimiter;
   sms: SmsSender;
   sessions: Sessions;
+  metrics: Metrics;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -47,18 +49,21 @@ export function smsText(code: string): string {
 function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['otp']): LimitRule[] {
   return [
     {
+      name: 'otp-resend',
       key: `otp-resend:${phoneNumber}`,
       limit: 1,
       windowMs: otp.resendSeconds * 1000,
       message: 'a code was just sent to this number; wait before requesting another',
     },
     {
+      name: 'otp-number',
       key: `otp-number:${phoneNumber}`,
       limit: otp.perNumberPerHour,
       windowMs: HOUR_MS,
       message: 'too many codes requested for this number; try again later',
     },
     {
+      name: 'otp-ip',
       key: `otp-ip:${clientKey}`,
       limit: otp.perIpPerHour,
       windowMs: HOUR_MS,
@@ -69,6 +74,7 @@ function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['ot
 
 function verifyRule(clientKey: string, otp: Config['otp']): LimitRule {
   return {
+    name: 'otp-verify-ip',
     key: `otp-verify-ip:${clientKey}`,
     limit: otp.verifyPerIpPerHour,
     windowMs: HOUR_MS,
@@ -76,19 +82,19 @@ function verifyRule(clientKey: string, otp: Config['otp']): LimitRule {
   };
 }
 
-function tooManyRequests(refusal: Extract<TakeResult, { allowed: false }>): HttpError {
-  return new HttpError(429, refusal.rule.message, {
-    code: 'rate_limited',
-    headers: { 'retry-after': String(retryAfterSeconds(refusal.retryAfterMs)) },
-  });
-}
-
 /** `POST /signup`: without `otp`, sends a code by SMS; with it, verifies the code and issues a token. */
 export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
   app,
-  { config, db, otp, rateLimiter, sms, sessions },
+  { config, db, otp, rateLimiter, sms, sessions, metrics },
 ) => {
   const otpPattern = new RegExp(`^[0-9]{${config.otp.length}}$`);
+  const tooManyRequests = (refusal: Extract<TakeResult, { allowed: false }>): HttpError => {
+    metrics.rateLimitRefusals.inc({ limit: refusal.rule.name });
+    return new HttpError(429, refusal.rule.message, {
+      code: 'rate_limited',
+      headers: { 'retry-after': String(retryAfterSeconds(refusal.retryAfterMs)) },
+    });
+  };
 
   app.post(
     '/signup',
@@ -98,6 +104,11 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
         summary: 'Request a one-time code by SMS (no otp), or verify one (with otp) to get a bearer token',
         body: SignupBody,
         response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+      },
+      // Every refusal, counted by what the client is told (the body may be anything here, or none).
+      onError: async (request, _reply, error) => {
+        const verifying = (request.body as { otp?: unknown } | null | undefined)?.otp !== undefined;
+        (verifying ? metrics.otpVerifications : metrics.otpRequests).inc({ outcome: toHttpError(error).code });
       },
     },
     async (request) => {
@@ -114,6 +125,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
         if (!taken.allowed) throw tooManyRequests(taken);
         const code = await otp.issue(phoneNumber, name.name);
         sms.send(phoneNumber, smsText(code));
+        metrics.otpRequests.inc({ outcome: 'sent' });
         // The same answer whether or not the number has an account.
         return { success: true, message: 'OTP sent successfully' };
       }
@@ -128,6 +140,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
       const user = await findOrCreateUser(db, phoneNumber, verified.name);
       const { token, expiry } = await sessions.issue(user.id);
       request.log.info({ userId: user.id }, 'signed in with OTP');
+      metrics.otpVerifications.inc({ outcome: 'verified' });
       return { success: true, message: 'OTP verified successfully', data: userJson(user), token, expiry: expiry.toISOString() };
     },
   );

@@ -1,4 +1,4 @@
-import { ShortLivedCache } from '../platform/cache.ts';
+import { ShortLivedCache, type ShortLivedCacheOptions } from '../platform/cache.ts';
 
 /** The feed is served from memory this long: creatives added or removed through another instance show within it. */
 export const FEED_CACHE_TTL_MS = 1_000;
@@ -9,7 +9,11 @@ export const FEED_CACHE_TTL_MS = 1_000;
  */
 export type FeedCache = ShortLivedCache<string>;
 
-export function createFeedCache({ ttlMs = FEED_CACHE_TTL_MS, now }: { ttlMs?: number; now?: () => number } = {}): FeedCache {
+export function createFeedCache({
+  ttlMs = FEED_CACHE_TTL_MS,
+  now,
+  countLookup,
+}: Partial<Pick<ShortLivedCacheOptions<string>, 'ttlMs' | 'now' | 'countLookup'>> = {}): FeedCache {
   // A handful of dates at most are "today" somewhere at any moment.
-  return new ShortLivedCache({ ttlMs, maxEntries: 16, now });
+  return new ShortLivedCache({ ttlMs, maxEntries: 16, now, countLookup });
 }

@@ -7,7 +7,8 @@ import type { FastifyRequest } from 'fastify';
 import { addDays, isCalendarDate, todayIn } from '../platform/calendar.ts';
 import type { Config } from '../config.ts';
 import { CreativeSchema } from './repository.ts';
-import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType, type ImageType } from './image-type.ts';
 import type { CreativesService } from './service.ts';
 import type { PendingObject, Storage } from './storage/storage.ts';
@@ -17,6 +18,7 @@ export type UploadRules = Pick<Config, 'maxUploadBytes' | 'appTimezone' | 'maxSc
 export interface UploadOptions {
   creatives: CreativesService;
   rules: UploadRules;
+  metrics: Metrics;
 }
 
 /** `scheduled_at` is ten characters; anything much longer is refused without being buffered. */
@@ -25,7 +27,7 @@ const FIELDS = 'send exactly two fields: "file" (the image) and "scheduled_at" (
 const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
 
 /** `POST /upload-creative`: a multipart upload streamed to storage, checked by content, then recorded. */
-export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { creatives, rules }) => {
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { creatives, rules, metrics }) => {
   // Only multipart is parsed here (and only here). Any other body is left unread for the handler
   // to refuse with a message saying what to send.
   app.removeAllContentTypeParsers();
@@ -57,6 +59,9 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
           415: ErrorBody,
         },
       },
+      onError: async (_request, _reply, error) => {
+        metrics.uploads.inc({ outcome: toHttpError(error).code });
+      },
     },
     async (request, reply) => {
       if (!request.isMultipart()) throw new HttpError(415, `the body must be multipart/form-data: ${FIELDS}`);
@@ -66,6 +71,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
         scheduledAt: upload.scheduledAt,
         contentType: upload.type.mime,
       });
+      metrics.uploads.inc({ outcome: 'stored' });
+      metrics.uploadBytes.inc(upload.object.size);
       return reply.code(201).send({ creative });
     },
   );

@@ -12,6 +12,8 @@ export interface ShortLivedCacheOptions<V> {
    */
   validUntil?: (value: V) => number;
   now?: () => number;
+  /** Told of every lookup: served from memory (hit) or loaded (miss). */
+  countLookup?: (result: 'hit' | 'miss') => void;
 }
 
 /**
@@ -33,16 +35,18 @@ export class ShortLivedCache<V> {
 
   /** The cached value of `key`, or the one `load` reads (cached unless invalidated meanwhile). */
   get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.options.ttlMs <= 0) return load();
     const now = this.now();
     const entry = this.entries.get(key);
     if (entry && entry.expires > now) {
+      this.options.countLookup?.('hit');
       // Past half its life, an entry in use is read again in the background: a key that keeps
       // being asked for never makes a request wait for the database, and no value served is
       // older than ttlMs all the same.
       if (now >= entry.refreshAt) this.load(key, load, now).catch(() => {});
       return Promise.resolve(entry.value);
     }
+    this.options.countLookup?.('miss');
+    if (this.options.ttlMs <= 0) return load();
     if (entry) this.entries.delete(key);
     return this.load(key, load, now);
   }

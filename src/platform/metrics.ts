@@ -1,12 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** Connections of a database's pool at one moment (PGlite: one connection, in use or not). */
-export interface PoolUse {
-  inUse: number;
-  idle: number;
-  /** Queries waiting for a connection. */
-  waiting: number;
-}
+import type { PoolUse } from './db/database.ts';
 
 /** The SMS budget shared by every instance: its size, and how much of it is used (read from Redis or the database at each scrape). */
 export interface SmsBudgetSource {
@@ -14,8 +7,10 @@ export interface SmsBudgetSource {
   used: () => Promise<number>;
 }
 
-/** Where the gauges that describe shared or live state read their values, at each scrape. */
-export interface MetricSources {
+/** What to export besides the counters: process metrics, and where the gauges read their values at each scrape. */
+export interface MetricsOptions {
+  /** Process and event-loop metrics (prom-client's defaults): only when someone scrapes them. */
+  processMetrics?: boolean;
   pool?: () => PoolUse;
   backgroundTasks?: () => number;
   smsBudget?: SmsBudgetSource;
@@ -97,9 +92,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(sources: MetricSources = {}) {
-    collectDefaultMetrics({ register: this.registry });
-    const { pool, backgroundTasks, smsBudget } = sources;
+  constructor(options: MetricsOptions = {}) {
+    const { processMetrics, pool, backgroundTasks, smsBudget } = options;
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
     if (pool) {
       new Gauge({
         name: 'db_pool_connections',

@@ -1,5 +1,7 @@
 /** At most `limit` hits per key in any sliding window of `windowMs`. */
 export interface LimitRule {
+  /** Which limit this is, the same for every key it counts (a metrics label: never a number or address). */
+  name: string;
   key: string;
   limit: number;
   windowMs: number;

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackgroundTasks } from '../../platform/background.ts';
 import { maskPhoneNumber } from '../phone.ts';
+import type { Metrics } from '../../platform/metrics.ts';
 import { retry } from '../../platform/retry.ts';
 import { SmsError, type SmsProvider } from './provider.ts';
 
@@ -24,6 +25,7 @@ export class SmsSender {
     private readonly background: BackgroundTasks,
     private readonly log: FastifyBaseLogger,
     private readonly settings: SmsRetrySettings,
+    private readonly metrics: Metrics,
   ) {}
 
   send(to: string, body: string): void {
@@ -54,9 +56,11 @@ export class SmsSender {
         },
       );
       this.log.info({ provider, to: recipient, attempt }, 'SMS sent');
+      this.metrics.smsSends.inc({ outcome: 'sent' });
       return true;
     } catch (error) {
       this.log.error({ provider, to: recipient, reason: describe(error) }, 'SMS delivery failed');
+      this.metrics.smsSends.inc({ outcome: 'failed' });
       return false;
     }
   }

@@ -10,6 +10,14 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** Connections of the pool at one moment (PGlite: its one session, in use or not). */
+export interface PoolUse {
+  inUse: number;
+  idle: number;
+  /** Operations waiting for a connection. */
+  waiting: number;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs fn inside BEGIN/COMMIT, rolling back if it throws. */
@@ -17,5 +25,6 @@ export interface Database extends Queryable {
   /** Runs fn on one dedicated session (needed for session-level advisory locks). */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  poolUse(): PoolUse;
   close(): Promise<void>;
 }

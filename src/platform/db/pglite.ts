@@ -33,12 +33,22 @@ export async function openPglite(dataDir: string, { fromTemplate = true }: OpenO
       [types.INT8]: (value: string) => Number(value),
     },
   });
+  // PGlite runs one operation at a time; the others queue behind it. Counted at the top level
+  // only: what runs inside a transaction is the transaction's.
+  let active = 0;
+  const counted = <T>(operation: () => Promise<T>): Promise<T> => {
+    active++;
+    return operation().finally(() => active--);
+  };
+  const session = wrap(pglite);
   return {
     kind: 'pglite',
-    ...wrap(pglite),
-    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    query: <Row>(sql: string, params?: readonly unknown[]) => counted(() => session.query<Row>(sql, params)),
+    exec: (sql) => counted(() => session.exec(sql)),
+    transaction: (fn) => counted(() => pglite.transaction((tx) => fn(wrap(tx)))),
     // PGlite is a single session already.
-    withSession: (fn) => fn(wrap(pglite)),
+    withSession: (fn) => fn(session),
+    poolUse: () => ({ inUse: Math.min(active, 1), idle: active > 0 ? 0 : 1, waiting: Math.max(active - 1, 0) }),
     async ping() {
       await pglite.query('SELECT 1');
     },

@@ -56,6 +56,7 @@ export function openPostgres(connectionString: string, options: PostgresOptions 
           throw error;
         }
       }),
+    poolUse: () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async ping() {
       await pool.query('SELECT 1');
     },
