@@ -173,7 +173,7 @@ for (const backend of databaseBackends) {
       const end = await scrape();
 
       const counts = deltas(start, end, 'http_request_duration_seconds_count');
-      assert.deepEqual(counts, {
+      assert.deepEqual({ ...counts }, {
         'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}': 3,
         'http_request_duration_seconds_count{method="DELETE",route="/creatives/:id",status="404"}': 1,
         'http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}': 1,
@@ -210,7 +210,7 @@ for (const backend of databaseBackends) {
     test('database pool use is read at scrape time', async () => {
       const pool = await scrape();
       assert.equal(pool.get('db_pool_connections{state="in_use"}'), 0);
-      assert.ok(pool.get('db_pool_connections{state="idle"}')! >= (backend.name === 'PGlite' ? 1 : 0));
+      assert.ok(pool.get('db_pool_connections{state="idle"}')! >= (backend.name === 'pglite' ? 1 : 0));
       assert.equal(pool.get('db_pool_waiting_queries'), 0);
     });
 
