@@ -2,6 +2,7 @@
  * The benchmarks (not tests; run on demand, about five minutes):
  *
  *   npm run bench [-- --only feed,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
+ *   npm run bench -- --only metrics [--seconds 10] [--bursts 6]   (feed and signup, metrics off vs on)
  *
  * Builds dist/, then runs each part against servers on loopback and writes everything measured to
  * bench/results.json (bench/report.ts turns that into tables and bench/feed.svg). PostgreSQL from
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withClient } from '../test/support/postgres.ts';
 import { benchFeed } from './feed.ts';
+import { benchMetricsCost } from './metrics.ts';
 import { benchSignup } from './signup.ts';
 import { benchStartup } from './startup.ts';
 import { ADMIN_URL } from './support/postgres.ts';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'feed,uploads,signup,startup' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10,25,50,100' },
+    bursts: { type: 'string', default: '6' },
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
   },
 });
@@ -123,6 +126,20 @@ try {
       runs.push(run);
     }
     results.signup = runs;
+    save();
+  }
+  if (parts.has('metrics')) {
+    section('metrics');
+    results.metrics = await benchMetricsCost({
+      connections: 50,
+      seconds,
+      bursts: Number(values.bursts),
+      workDir,
+      command: 'dist',
+      log,
+    });
+    const { ratio, cpuRatio } = results.metrics as { ratio: object; cpuRatio: object };
+    log(`  metrics on ÷ off (medians): req/s ${JSON.stringify(ratio)}, CPU per request ${JSON.stringify(cpuRatio)}`);
     save();
   }
   if (parts.has('startup')) {

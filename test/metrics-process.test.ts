@@ -5,16 +5,12 @@ import { tempDir } from './support/backends.ts';
 import { startFakeTwilio } from './support/fake-twilio.ts';
 import { freePort, killStrayProcesses, startServerProcess } from './support/server-process.ts';
 
-const dirs: string[] = [];
-function embeddedEnv(): Record<string, string> {
-  const dataDir = tempDir();
-  const uploadDir = tempDir();
-  dirs.push(dataDir, uploadDir);
-  return { DATA_DIR: dataDir, UPLOAD_DIR: uploadDir };
-}
+// In-memory database: these servers keep nothing; the upload directory is only created.
+const uploadDir = tempDir();
+const embeddedEnv = () => ({ DATA_DIR: 'memory://', UPLOAD_DIR: uploadDir });
 after(() => {
   killStrayProcesses();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  rmSync(uploadDir, { recursive: true, force: true });
 });
 
 /** The TCP ports process `pid` listens on (its socket inodes matched against /proc/net/tcp{,6}). */
