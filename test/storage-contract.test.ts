@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { LocalDiskStorage } from '../src/creatives/storage/local-disk.ts';
+import { S3Storage } from '../src/creatives/storage/s3.ts';
+import type { Storage } from '../src/creatives/storage/storage.ts';
+import { tempDir } from './support/backends.ts';
+import { MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto.ts';
+
+/** A storage of one kind, and everything it holds underneath (files, objects, multipart uploads). */
+interface Subject {
+  storage: Storage;
+  everything(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+let moto: Moto;
+before(async () => {
+  moto = await startMoto();
+});
+after(() => moto.stop());
+
+const PREFIX = 'creatives/';
+
+const kinds: { name: string; open(): Promise<Subject> }[] = [
+  {
+    name: 'local disk',
+    async open() {
+      const directory = tempDir('cheershare-contract-');
+      const { storage } = await LocalDiskStorage.open(directory);
+      return { storage, everything: () => readdir(directory), close: () => rm(directory, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'S3 (moto)',
+    async open() {
+      const bucket = await moto.createBucket();
+      const storage = await S3Storage.open({
+        bucket,
+        region: 'us-east-1',
+        endpoint: moto.endpoint,
+        forcePathStyle: true,
+        prefix: PREFIX,
+        ...MOTO_CREDENTIALS,
+      });
+      return {
+        storage,
+        async everything() {
+          const objects = await moto.client.send(new ListObjectsV2Command({ Bucket: bucket }));
+          const uploads = await moto.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+          return [
+            ...(objects.Contents ?? []).map((o) => o.Key!),
+            ...(uploads.Uploads ?? []).map((u) => `multipart upload of ${u.Key}`),
+          ];
+        },
+        close: () => storage.close(),
+      };
+    },
+  },
+];
+
+/** A body that sends `bytes` in 64 KiB chunks and then fails, as a client that goes away does. */
+function failingAfter(bytes: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= bytes) return this.destroy(new Error('client went away'));
+      sent += 64 * 1024;
+      this.push(randomBytes(64 * 1024));
+    },
+  });
+}
+
+async function listed(storage: Storage): Promise<string[]> {
+  const names: string[] = [];
+  for await (const file of storage.list()) names.push(file.name);
+  return names.sort();
+}
+
+for (const kind of kinds) {
+  describe(`storage contract on ${kind.name}`, () => {
+    let s: Subject;
+    before(async () => {
+      s = await kind.open();
+    });
+    after(() => s.close());
+
+    test('put publishes nothing until commit; then the object is whole, listed and readable by range', async () => {
+      const bytes = randomBytes(300_000);
+      const pending = await s.storage.put(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), 'png');
+      assert.match(pending.key, /^[0-9a-f-]{36}\.png$/);
+      assert.equal(pending.size, bytes.length);
+      assert.equal(await s.storage.stat(pending.key), undefined);
+      assert.deepEqual(await listed(s.storage), []);
+
+      await pending.commit();
+      const stat = await s.storage.stat(pending.key);
+      assert.equal(stat?.size, bytes.length);
+      assert.match(stat.etag, /^"[^"]+"$/);
+      assert.deepEqual(await listed(s.storage), [pending.key]);
+      assert.deepEqual(
+        (await s.everything()).map((name) => name.replace(PREFIX, '')),
+        [pending.key],
+      );
+
+      const whole = await s.storage.open(pending.key, { start: 0, end: bytes.length - 1 });
+      assert.deepEqual(await buffer(whole!), bytes);
+      const part = await s.storage.open(pending.key, { start: 100, end: 199 });
+      assert.deepEqual(await buffer(part!), bytes.subarray(100, 200));
+
+      await s.storage.delete(pending.key);
+      await s.storage.delete(pending.key);
+      assert.equal(await s.storage.stat(pending.key), undefined);
+      assert.equal(await s.storage.open(pending.key, { start: 0, end: 0 }), undefined);
+      assert.deepEqual(await s.everything(), []);
+    });
+
+    test('a variant is stored under its own name beside the original', async () => {
+      const pending = await s.storage.put(Readable.from([Buffer.from('variant')]), 'feed.webp');
+      assert.match(pending.key, /^[0-9a-f-]{36}\.feed\.webp$/);
+      await pending.commit();
+      assert.deepEqual(await listed(s.storage), [pending.key]);
+      await s.storage.delete(pending.key);
+    });
+
+    test('discard leaves nothing, and may be called twice', async () => {
+      const pending = await s.storage.put(Readable.from([randomBytes(1000)]), 'gif');
+      await pending.discard();
+      await pending.discard();
+      assert.deepEqual(await s.everything(), []);
+    });
+
+    test('a body that fails part-way, past the first multipart part, leaves no object and no multipart upload', async () => {
+      await assert.rejects(s.storage.put(failingAfter(6 * 1024 * 1024), 'jpg'), /client went away/);
+      assert.deepEqual(await s.everything(), []);
+    });
+
+    test('names that are not stored names are refused', async () => {
+      await assert.rejects(s.storage.put(Readable.from([Buffer.from('x')]), 'exe'), /unsupported extension/);
+      await assert.rejects(s.storage.delete('../outside.png'), /not a stored object key/);
+      assert.equal(await s.storage.stat('../package.json'), undefined);
+      assert.deepEqual(await s.everything(), []);
+    });
+  });
+}
+
+describe('S3 leftovers', () => {
+  test('pending objects and multipart uploads older than the cut-off are removed, newer ones stay', async () => {
+    const bucket = await moto.createBucket();
+    const storage = await S3Storage.open({
+      bucket,
+      region: 'us-east-1',
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      prefix: PREFIX,
+      ...MOTO_CREDENTIALS,
+    });
+    try {
+      const pendingKey = `${PREFIX}.pending/5d8e2f10-3c4b-4a59-8e7d-6f1a2b3c4d5e.png`;
+      await moto.client.send(new PutObjectCommand({ Bucket: bucket, Key: pendingKey, Body: 'half' }));
+      await moto.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${PREFIX}.pending/crashed.png` }));
+      const listMultipart = async () =>
+        (await moto.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+
+      // (moto reports every multipart upload as started in 2010, so only the object shows "newer stays".)
+      await storage.sweepLeftovers(new Date(Date.now() - 60_000));
+      const objects = async () => (await moto.client.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? [];
+      assert.deepEqual((await objects()).map((o) => o.Key), [pendingKey]);
+
+      await storage.sweepLeftovers(new Date(Date.now() + 60_000));
+      assert.deepEqual(await listMultipart(), []);
+      assert.deepEqual(await objects(), []);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test('a missing bucket is a start-up error naming it', async () => {
+    await assert.rejects(
+      S3Storage.open({
+        bucket: 'no-such-bucket-here',
+        region: 'us-east-1',
+        endpoint: moto.endpoint,
+        forcePathStyle: true,
+        prefix: PREFIX,
+        ...MOTO_CREDENTIALS,
+      }),
+      /S3_BUCKET: bucket "no-such-bucket-here" does not exist/,
+    );
+  });
+});
