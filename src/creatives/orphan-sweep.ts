@@ -8,7 +8,7 @@ export const ORPHAN_MIN_AGE_MS = 60 * 60 * 1000;
 const SWEEP_LOCK_KEY = 7_261_830_145_002_732;
 const BATCH = 500;
 
-// The same expression as the index creatives_file_uuid_idx (migration 7), so that it is used.
+// The same expression as the index creatives_file_uuid_idx (migration 8), so that it is used.
 const FILE_UUID = `lower(substring(creative_url from '([0-9A-Fa-f-]{36})[^/]*$'))`;
 
 /**

@@ -38,9 +38,9 @@ export class LocalDiskStorage implements Storage {
     return { storage, swept };
   }
 
-  async put(body: Readable, extension: string): Promise<PendingObject> {
-    const key = `${randomUUID()}.${extension}`;
-    if (!isStoredName(key)) throw new Error(`unsupported extension "${extension}"`);
+  async put(body: Readable, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
+    const key = `${stem}.${extension}`;
+    if (!isStoredName(key)) throw new Error(`not a stored name: "${key}"`);
     const temporary = join(this.directory, temporaryName());
     const discard = () => rm(temporary, { force: true });
     // flush: the bytes reach the disk before the rename publishes the name.

@@ -80,9 +80,9 @@ export class S3Storage implements Storage {
     return storage;
   }
 
-  async put(body: Readable, extension: string): Promise<PendingObject> {
-    const name = `${randomUUID()}.${extension}`;
-    if (!isStoredName(name)) throw new Error(`unsupported extension "${extension}"`);
+  async put(body: Readable, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
+    const name = `${stem}.${extension}`;
+    if (!isStoredName(name)) throw new Error(`not a stored name: "${name}"`);
     const pendingKey = this.prefix + PENDING + name;
     let size = 0;
     const counted = body.pipe(

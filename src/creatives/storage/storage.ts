@@ -8,8 +8,11 @@ import type { Readable } from 'node:stream';
  * after the file) without a half-accepted object ever being visible.
  */
 export interface Storage {
-  /** Streams `body` to a new object named `<uuid>.<extension>`; rejects, leaving nothing, if it errors. */
-  put(body: Readable, extension: string): Promise<PendingObject>;
+  /**
+   * Streams `body` to a new object named `<stem>.<extension>` (stem: a new uuid unless given, as
+   * for a variant beside its original); rejects, leaving nothing, if it errors.
+   */
+  put(body: Readable, extension: string, stem?: string): Promise<PendingObject>;
   /** Removes a published object; a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   /** The path clients fetch the object from. */
