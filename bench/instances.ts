@@ -10,7 +10,7 @@
  * Prints the figures as JSON. Needs wrk and nginx.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,7 +41,10 @@ try {
     UPLOAD_DIR: uploadDir,
     TRUST_PROXY: '1',
   };
-  const [a, b] = await Promise.all([startServer('dist', env, workDir), startServer('dist', env, workDir)]);
+  // Each instance's log in a directory of its own.
+  const logDirs = ['a', 'b'].map((name) => join(workDir, name));
+  for (const dir of logDirs) mkdirSync(dir);
+  const [a, b] = await Promise.all(logDirs.map((dir) => startServer('dist', env, dir)));
   const nginx = await startNginx({ upstreams: [new URL(a.url).port, new URL(b.url).port].map(Number), uploadDir });
   try {
     const token = readFileSync(tokensFile, 'utf8').split('\n')[0]!;
