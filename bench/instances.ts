@@ -44,7 +44,7 @@ try {
   // Each instance's log in a directory of its own.
   const logDirs = ['a', 'b'].map((name) => join(workDir, name));
   for (const dir of logDirs) mkdirSync(dir);
-  const [a, b] = await Promise.all(logDirs.map((dir) => startServer('dist', env, dir)));
+  const [a, b] = await Promise.all([startServer('dist', env, logDirs[0]!), startServer('dist', env, logDirs[1]!)]);
   const nginx = await startNginx({ upstreams: [new URL(a.url).port, new URL(b.url).port].map(Number), uploadDir });
   try {
     const token = readFileSync(tokensFile, 'utf8').split('\n')[0]!;

@@ -74,7 +74,7 @@ describe('two instances behind nginx on PostgreSQL, Redis and an S3 bucket', { s
   }
 
   function lastCode(server: ServerProcess): string {
-    const line = server.logs.findLast((l) => 'sms' in l) as { sms: { message: string } };
+    const line = server.logs.findLast((l) => 'sms' in l) as unknown as { sms: { message: string } };
     return /\b(\d{4,10})\b/.exec(line.sms.message)![1]!;
   }
 

@@ -27,7 +27,14 @@ export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, 
         type: 'object',
         properties: { name: { type: 'string', description: '<uuid>.<ext>, <uuid>.thumb.webp or <uuid>.feed.webp' } },
       },
-      response: { 404: ErrorBody, 416: ErrorBody, 503: ErrorBody },
+      response: {
+        200: { description: 'The file, streamed' },
+        206: { description: 'The requested byte range' },
+        304: { description: 'Not modified (If-None-Match)' },
+        404: ErrorBody,
+        416: ErrorBody,
+        503: ErrorBody,
+      },
     },
     handler: async (request, reply) => {
       // Judged on the path as sent, so `//name`, `./name` or a percent-encoded name are not served.

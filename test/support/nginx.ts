@@ -23,7 +23,11 @@ export function nginxConfig(directory: string, port: number, { upstreams, upload
   site = replaceOnce(site, /( {4}server 127\.0\.0\.1:\d+ .*\n)+/, `${servers}\n`);
   site = replaceOnce(site, /listen 80;/, `listen 127.0.0.1:${port};`);
   if (uploadDir) {
-    const local = replaceOnce(readFileSync(join(DEPLOY, 'uploads-local.conf'), 'utf8'), /alias \S+\/\$1;/, `alias ${uploadDir}/$1;`);
+    const local = replaceOnce(
+      readFileSync(join(DEPLOY, 'uploads-local.conf'), 'utf8'),
+      /alias \S+\/\$1;/,
+      `alias ${uploadDir}/$1;`,
+    );
     writeFileSync(join(directory, 'uploads-local.conf'), local);
     site = replaceOnce(site, /# include \S+uploads-local\.conf;/, `include ${join(directory, 'uploads-local.conf')};`);
   }
@@ -71,7 +75,13 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`nginx exited: ${stderr}${readErrorLog(directory)}`);
     // Any answer at all means nginx listens (the instances may not be up yet).
-    if (await fetch(`${url}/healthz`).then(() => true, () => false)) break;
+    if (
+      await fetch(`${url}/healthz`).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`nginx did not answer: ${stderr}`);

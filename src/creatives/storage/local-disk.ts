@@ -96,6 +96,8 @@ export class LocalDiskStorage implements Storage {
     }
   }
 
+  async close(): Promise<void> {}
+
   /** Temporary files of writers that are gone (`before` does not matter: a writer's liveness is known). */
   async sweepLeftovers(): Promise<number> {
     return this.sweepTemporaryFiles(false);

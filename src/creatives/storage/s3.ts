@@ -13,6 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { HttpError } from '../../platform/http/errors.ts';
 import {
   contentTypeOf,
   FILE_CACHE_CONTROL,
@@ -39,10 +40,11 @@ export interface S3Settings {
 /** Where `put` streams an object before `commit` publishes it: never a stored name, swept when abandoned. */
 const PENDING = '.pending/';
 
-/** The bucket answered, or could not be reached: uploads and file reads answer 503. */
-export class StorageUnavailableError extends Error {
+/** The bucket failed or could not be reached: uploads and file reads answer 503. */
+export class StorageUnavailableError extends HttpError {
   constructor(cause: unknown) {
-    super('service unavailable: the file storage did not answer', { cause });
+    super(503, 'service unavailable: the file storage did not answer', { headers: { 'retry-after': '5' } });
+    this.cause = cause;
     this.name = 'StorageUnavailableError';
   }
 }

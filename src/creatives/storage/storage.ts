@@ -27,6 +27,8 @@ export interface Storage {
   list(): AsyncIterable<{ name: string; modifiedAt: Date }>;
   /** Removes what uploads that failed before `before` left behind (never a published object); how many. */
   sweepLeftovers(before: Date): Promise<number>;
+  /** Lets go of connections; nothing is used afterwards. */
+  close(): Promise<void>;
 }
 
 export interface PendingObject {
@@ -87,4 +89,15 @@ export function storedUrl(name: string): string {
 export function nameFromUrl(url: string): string | undefined {
   const name = /^\.?\/uploads\/([^/]+)$/.exec(url)?.[1];
   return name !== undefined && isStoredName(name) ? name : undefined;
+}
+
+/**
+ * The URL clients are given for a row's stored URL: `<PUBLIC_FILES_URL>/<name>` when that is set
+ * (a CDN or the bucket's public address), else `/uploads/<name>`. Rows keep `/uploads/<name>`, so
+ * PUBLIC_FILES_URL can change without touching them.
+ */
+export function publicFileUrl(url: string, publicFilesUrl: string | undefined): string {
+  const name = nameFromUrl(url);
+  if (name === undefined) return url;
+  return publicFilesUrl === undefined ? storedUrl(name) : `${publicFilesUrl}/${name}`;
 }
