@@ -13,7 +13,11 @@ import {
 import { LocalDiskStorage } from '../src/creatives/storage/local-disk.ts';
 import { S3Storage } from '../src/creatives/storage/s3.ts';
 import type { Storage } from '../src/creatives/storage/storage.ts';
-import { tempDir } from './support/backends.ts';
+import { buildTestApp, type TestApp } from './support/app.ts';
+import { databaseBackends, tempDir } from './support/backends.ts';
+import { png } from './support/images.ts';
+import { multipart, uploadForm } from './support/multipart.ts';
+import { createSignedInUser, type SignedInUser } from './support/users.ts';
 import { MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto.ts';
 
 /** A storage of one kind, and everything it holds underneath (files, objects, multipart uploads). */
@@ -204,3 +208,119 @@ describe('S3 leftovers', () => {
     );
   });
 });
+
+// The same over HTTP, on the embedded database: what a client of either storage sees.
+const MAX_UPLOAD_BYTES = 6 * 1024 * 1024;
+const today = () => new Date().toISOString().slice(0, 10);
+
+const apps: { name: string; env(): Promise<Record<string, string>>; everything(t: TestApp): Promise<string[]> }[] = [
+  {
+    name: 'local disk',
+    env: async () => ({}),
+    everything: (t) => readdir(t.uploadDir),
+  },
+  {
+    name: 'S3 (moto)',
+    env: async () => moto.env(await moto.createBucket()),
+    async everything(t) {
+      const Bucket = t.config.storage.kind === 's3' ? t.config.storage.bucket : '';
+      const objects = await moto.client.send(new ListObjectsV2Command({ Bucket }));
+      const uploads = await moto.client.send(new ListMultipartUploadsCommand({ Bucket }));
+      return [
+        ...(objects.Contents ?? []).map((o) => o.Key!),
+        ...(uploads.Uploads ?? []).map((u) => `multipart upload of ${u.Key}`),
+      ];
+    },
+  },
+];
+
+for (const kind of apps) {
+  describe(`GET /uploads and refused uploads on ${kind.name}`, () => {
+    let t: TestApp;
+    let asha: SignedInUser;
+    before(async () => {
+      t = await buildTestApp(databaseBackends[0]!, { ...(await kind.env()), MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) });
+      asha = await createSignedInUser(t.deps.db, 'Asha');
+    });
+    after(() => t.close());
+
+    const post = (body: { body: Buffer; headers: Record<string, string> }) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/upload-creative',
+        headers: { ...body.headers, ...asha.headers },
+        payload: body.body,
+      });
+
+    test('a stored file is served streamed with its headers, by range, and 304 for its ETag', async () => {
+      const bytes = png(5000);
+      const res = await post(uploadForm(bytes, today()));
+      assert.equal(res.statusCode, 201, res.body);
+      const url = res.json().creative.creative_url as string;
+
+      const full = await t.app.inject(url);
+      assert.equal(full.statusCode, 200);
+      assert.deepEqual(full.rawPayload, bytes);
+      assert.equal(full.headers['content-type'], 'image/png');
+      assert.equal(full.headers['content-length'], '5000');
+      assert.equal(full.headers['content-security-policy'], "default-src 'none'; sandbox");
+      assert.equal(full.headers['x-content-type-options'], 'nosniff');
+      assert.equal(full.headers['cache-control'], 'public, max-age=31536000, immutable');
+      assert.match(String(full.headers.etag), /^"[^"]+"$/);
+
+      const head = await t.app.inject({ method: 'HEAD', url });
+      assert.equal(head.statusCode, 200);
+      assert.equal(head.headers['content-length'], '5000');
+      assert.equal(head.headers.etag, full.headers.etag);
+      assert.equal(head.rawPayload.length, 0);
+
+      const range = await t.app.inject({ url, headers: { range: 'bytes=4990-' } });
+      assert.equal(range.statusCode, 206);
+      assert.equal(range.headers['content-range'], 'bytes 4990-4999/5000');
+      assert.deepEqual(range.rawPayload, bytes.subarray(4990));
+
+      const outside = await t.app.inject({ url, headers: { range: 'bytes=5000-' } });
+      assert.equal(outside.statusCode, 416);
+      assert.equal(outside.headers['content-range'], 'bytes */5000');
+      assert.equal(outside.json().code, 'range_not_satisfiable');
+
+      const notModified = await t.app.inject({ url, headers: { 'if-none-match': String(full.headers.etag) } });
+      assert.equal(notModified.statusCode, 304);
+      assert.equal(notModified.rawPayload.length, 0);
+
+      for (const path of [
+        '/uploads',
+        '/uploads/',
+        `${url}/`,
+        `/uploads/.pending/${url.slice(9)}`,
+        `/uploads/creatives%2F${url.slice(9)}`,
+      ]) {
+        const missing = await t.app.inject(path);
+        assert.equal(missing.statusCode, 404, path);
+        assert.equal(missing.json().code, 'not_found', path);
+      }
+    });
+
+    test('refused uploads leave nothing in the storage', async () => {
+      const before = await kind.everything(t);
+      const refusals = [
+        // Larger than MAX_UPLOAD_BYTES: streamed past the first multipart part, then refused.
+        { form: uploadForm(png(MAX_UPLOAD_BYTES + 1), today()), status: 413 },
+        // The whole file arrives, then the date is refused.
+        {
+          form: multipart([
+            { name: 'file', value: png(1000), filename: 'a.png' },
+            { name: 'scheduled_at', value: '1999-01-01' },
+          ]),
+          status: 400,
+        },
+        { form: uploadForm(Buffer.from('not an image at all'), today()), status: 415 },
+      ];
+      for (const { form, status } of refusals) {
+        const res = await post(form);
+        assert.equal(res.statusCode, status, res.body);
+      }
+      assert.deepEqual(await kind.everything(t), before);
+    });
+  });
+}
