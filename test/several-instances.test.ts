@@ -188,22 +188,35 @@ describe('two instances behind nginx on PostgreSQL, Redis and an S3 bucket', { s
   test('SIGTERM to one instance while nginx keeps serving through the other loses no request', async () => {
     const auth = await signIn();
     const { creative_url: url } = await upload(nginx, auth);
+    const form = uploadForm(png(200_000), today());
+    // Reads of the feed and a file, and uploads, until A has exited and at least 200 are done.
+    const requests: [string, () => Promise<Response>, number][] = [
+      ['GET /scheduled', () => fetch(`${nginx.url}/scheduled`, { headers: auth }), 200],
+      [`GET ${url}`, () => fetch(nginx.url + url), 200],
+      [
+        'POST /upload-creative',
+        () => fetch(`${nginx.url}/upload-creative`, { method: 'POST', headers: { ...auth, ...form.headers }, body: form.body }),
+        201,
+      ],
+    ];
     const failures: string[] = [];
     let done = 0;
-    let stopping = true;
-    const worker = async () => {
-      while (stopping || done < 200) {
-        const path = done % 2 === 0 ? '/scheduled' : url;
-        const res = await fetch(nginx.url + path, { headers: auth }).catch((error: unknown) => ({ status: String(error) }));
-        if (res.status !== 200) failures.push(`${path}: ${res.status}`);
-        if ('body' in res) await res.arrayBuffer();
+    let aRunning = true;
+    const worker = async (n: number) => {
+      while (aRunning || done < 200) {
+        const [name, send, expected] = requests[(n + done) % requests.length]!;
+        const status = await send().then(
+          async (res) => (await res.arrayBuffer(), res.status),
+          (error: unknown) => String(error),
+        );
+        if (status !== expected) failures.push(`${name}: ${status}`);
         done++;
       }
     };
-    const load = Promise.all(Array.from({ length: 8 }, worker));
+    const load = Promise.all(Array.from({ length: 8 }, (_, n) => worker(n)));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const code = await a.stop('SIGTERM');
-    stopping = false;
+    aRunning = false;
     await load;
     assert.equal(code, 0);
     assert.deepEqual(failures, []);
