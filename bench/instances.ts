@@ -10,7 +10,7 @@
  * Prints the figures as JSON. Needs wrk and nginx.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,16 +35,12 @@ try {
   await seed(database.url, tokensFile);
   const env = {
     ENV: 'test',
-    LOG_LEVEL: 'warn',
     APP_SECRET: randomBytes(24).toString('hex'),
     DATABASE_URL: database.url,
     UPLOAD_DIR: uploadDir,
     TRUST_PROXY: '1',
   };
-  // Each instance's log in a directory of its own.
-  const logDirs = ['a', 'b'].map((name) => join(workDir, name));
-  for (const dir of logDirs) mkdirSync(dir);
-  const [a, b] = await Promise.all([startServer('dist', env, logDirs[0]!), startServer('dist', env, logDirs[1]!)]);
+  const [a, b] = await Promise.all([startServer('dist', env, workDir), startServer('dist', env, workDir)]);
   const nginx = await startNginx({ upstreams: [new URL(a.url).port, new URL(b.url).port].map(Number), uploadDir });
   try {
     const token = readFileSync(tokensFile, 'utf8').split('\n')[0]!;
