@@ -10,7 +10,7 @@ import type { Storage } from '../src/creatives/storage/storage.ts';
 import type { Database } from '../src/platform/db/database.ts';
 import { Migrator } from '../src/platform/db/migrator.ts';
 import { databaseBackends, tempDir, type TestDatabase } from './support/backends.ts';
-import { MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto.ts';
+import { startMoto, type Moto } from './support/moto.ts';
 import { createSignedInUser } from './support/users.ts';
 
 const log = pino({ level: 'silent' });
@@ -33,14 +33,7 @@ const storages: { name: string; open(): Promise<{ storage: Storage; close(): Pro
     name: 'S3',
     async open() {
       const bucket = await moto.createBucket();
-      const storage = await S3Storage.open({
-        bucket,
-        region: 'us-east-1',
-        endpoint: moto.endpoint,
-        forcePathStyle: true,
-        prefix: 'c/',
-        ...MOTO_CREDENTIALS,
-      });
+      const storage = await S3Storage.open(moto.settings(bucket, 'c/'));
       return { storage, close: () => storage.close() };
     },
   },

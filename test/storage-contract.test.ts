@@ -18,7 +18,7 @@ import { databaseBackends, tempDir } from './support/backends.ts';
 import { png } from './support/images.ts';
 import { multipart, uploadForm } from './support/multipart.ts';
 import { createSignedInUser, type SignedInUser } from './support/users.ts';
-import { MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto.ts';
+import { startMoto, type Moto } from './support/moto.ts';
 
 /** A storage of one kind, and everything it holds underneath (files, objects, multipart uploads). */
 interface Subject {
@@ -48,24 +48,10 @@ const kinds: { name: string; open(): Promise<Subject> }[] = [
     name: 'S3 (moto)',
     async open() {
       const bucket = await moto.createBucket();
-      const storage = await S3Storage.open({
-        bucket,
-        region: 'us-east-1',
-        endpoint: moto.endpoint,
-        forcePathStyle: true,
-        prefix: PREFIX,
-        ...MOTO_CREDENTIALS,
-      });
+      const storage = await S3Storage.open(moto.settings(bucket, PREFIX));
       return {
         storage,
-        async everything() {
-          const objects = await moto.client.send(new ListObjectsV2Command({ Bucket: bucket }));
-          const uploads = await moto.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-          return [
-            ...(objects.Contents ?? []).map((o) => o.Key!),
-            ...(uploads.Uploads ?? []).map((u) => `multipart upload of ${u.Key}`),
-          ];
-        },
+        everything: () => moto.contents(bucket),
         close: () => storage.close(),
       };
     },
@@ -163,14 +149,7 @@ for (const kind of kinds) {
 describe('S3 leftovers', () => {
   test('pending objects and multipart uploads older than the cut-off are removed, newer ones stay', async () => {
     const bucket = await moto.createBucket();
-    const storage = await S3Storage.open({
-      bucket,
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      prefix: PREFIX,
-      ...MOTO_CREDENTIALS,
-    });
+    const storage = await S3Storage.open(moto.settings(bucket, PREFIX));
     try {
       const pendingKey = `${PREFIX}.pending/5d8e2f10-3c4b-4a59-8e7d-6f1a2b3c4d5e.png`;
       await moto.client.send(new PutObjectCommand({ Bucket: bucket, Key: pendingKey, Body: 'half' }));
@@ -196,14 +175,7 @@ describe('S3 leftovers', () => {
 
   test('a missing bucket is a start-up error naming it', async () => {
     await assert.rejects(
-      S3Storage.open({
-        bucket: 'no-such-bucket-here',
-        region: 'us-east-1',
-        endpoint: moto.endpoint,
-        forcePathStyle: true,
-        prefix: PREFIX,
-        ...MOTO_CREDENTIALS,
-      }),
+      S3Storage.open(moto.settings('no-such-bucket-here')),
       /S3_BUCKET: bucket "no-such-bucket-here" does not exist/,
     );
   });
@@ -222,15 +194,7 @@ const apps: { name: string; env(): Promise<Record<string, string>>; everything(t
   {
     name: 'S3 (moto)',
     env: async () => moto.env(await moto.createBucket()),
-    async everything(t) {
-      const Bucket = t.config.storage.kind === 's3' ? t.config.storage.bucket : '';
-      const objects = await moto.client.send(new ListObjectsV2Command({ Bucket }));
-      const uploads = await moto.client.send(new ListMultipartUploadsCommand({ Bucket }));
-      return [
-        ...(objects.Contents ?? []).map((o) => o.Key!),
-        ...(uploads.Uploads ?? []).map((u) => `multipart upload of ${u.Key}`),
-      ];
-    },
+    everything: (t) => moto.contents(t.config.storage.kind === 's3' ? t.config.storage.bucket : ''),
   },
 ];
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Settings } from '../../src/creatives/storage/s3.ts';
 import { freePort } from './server-process.ts';
 
 /**
@@ -13,6 +14,10 @@ export interface Moto {
   client: S3Client;
   /** A new empty bucket; its name. */
   createBucket(): Promise<string>;
+  /** S3Storage's settings for `bucket` on this server. */
+  settings(bucket: string, prefix?: string): S3Settings;
+  /** Every object key in `bucket`, and `multipart upload of <key>` for each incomplete multipart upload. */
+  contents(bucket: string): Promise<string[]>;
   /** The environment that points the app at `bucket` on this server. */
   env(bucket: string): Record<string, string>;
   stop(): Promise<void>;
@@ -62,6 +67,22 @@ export async function startMoto(): Promise<Moto> {
       const bucket = `cheershare-test-${randomBytes(6).toString('hex')}`;
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
       return bucket;
+    },
+    settings: (bucket, prefix = 'creatives/') => ({
+      bucket,
+      region: REGION,
+      endpoint,
+      forcePathStyle: true,
+      prefix,
+      ...MOTO_CREDENTIALS,
+    }),
+    async contents(bucket) {
+      const objects = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      return [
+        ...(objects.Contents ?? []).map((o) => o.Key!),
+        ...(uploads.Uploads ?? []).map((u) => `multipart upload of ${u.Key}`),
+      ];
     },
     env: (bucket) => ({
       STORAGE: 's3',
