@@ -252,7 +252,7 @@ export function createS3Client(settings: S3Settings): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // A bucket that does not answer turns into a 503 in seconds, not a hanging request.
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 },
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 },
     maxAttempts: 2,
   });
 }
