@@ -55,7 +55,11 @@ test('a bucket that stops answering turns uploads and file reads into 503, not 5
     assert.equal(stored.statusCode, 201, stored.body);
     const url = stored.json().creative.creative_url as string;
     await own.stop();
-    for (const res of [await t.app.inject(url), await upload()]) {
+    // Larger than one multipart part: the rest of the body is still read after the bucket failed.
+    const large = uploadForm(png(6 * 1024 * 1024), new Date().toISOString().slice(0, 10));
+    const uploadLarge = () =>
+      t.app.inject({ method: 'POST', url: '/upload-creative', headers: { ...headers, ...large.headers }, payload: large.body });
+    for (const res of [await t.app.inject(url), await upload(), await uploadLarge()]) {
       assert.equal(res.statusCode, 503, res.body);
       assert.equal(res.json().code, 'service_unavailable');
       assert.ok(res.headers['retry-after']);

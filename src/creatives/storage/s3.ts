@@ -106,6 +106,8 @@ export class S3Storage implements Storage {
     try {
       await upload.done();
     } catch (error) {
+      // Unpiped, so that the caller can still read the rest of the body to its end.
+      counted.destroy();
       // The body's own error is the client's; anything else is the bucket's.
       if (body.errored) throw body.errored;
       throw new StorageUnavailableError(error);
