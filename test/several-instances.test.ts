@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from './support/backends.ts';
+import { tempDir, TEST_DATABASE_URL, TEST_REDIS_URL } from './support/backends.ts';
 import { png } from './support/images.ts';
 import { startMoto, type Moto } from './support/moto.ts';
 import { uploadForm } from './support/multipart.ts';
@@ -221,5 +223,55 @@ describe('two instances behind nginx on PostgreSQL, Redis and an S3 bucket', { s
     assert.equal(code, 0);
     assert.deepEqual(failures, []);
     assert.ok(done >= 200);
+  });
+});
+
+describe('one local-storage box with nginx serving /uploads/ from UPLOAD_DIR (deploy/nginx/uploads-local.conf)', () => {
+  let server: ServerProcess;
+  let nginx: Nginx;
+  let uploadDir: string;
+  let dataDir: string;
+  before(async () => {
+    uploadDir = tempDir('cheershare-nginx-uploads-');
+    dataDir = tempDir('cheershare-nginx-data-');
+    server = await startServerProcess({ UPLOAD_DIR: uploadDir, DATA_DIR: dataDir, TRUST_PROXY: '1' });
+    nginx = await startNginx({ upstreams: [server.port], uploadDir });
+  });
+  after(async () => {
+    await nginx?.stop();
+    await server?.stop();
+    for (const dir of [uploadDir, dataDir]) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a stored file comes from nginx with the headers and ETag Node gives it; anything else goes to the instance', async () => {
+    const bytes = png(3000);
+    const name = `${randomUUID()}.thumb.webp`;
+    writeFileSync(join(uploadDir, name), bytes);
+    const byNginx = await fetch(`${nginx.url}/uploads/${name}`);
+    const byNode = await fetch(`${server.url}/uploads/${name}`);
+    assert.equal(byNginx.status, 200);
+    assert.deepEqual(Buffer.from(await byNginx.arrayBuffer()), bytes);
+    for (const header of [
+      'content-type',
+      'content-security-policy',
+      'x-content-type-options',
+      'cache-control',
+      'etag',
+      'content-length',
+    ]) {
+      assert.equal(byNginx.headers.get(header), byNode.headers.get(header), header);
+    }
+    assert.equal(byNginx.headers.get('content-type'), 'image/webp');
+
+    const range = await fetch(`${nginx.url}/uploads/${name}`, { headers: { range: 'bytes=0-9' } });
+    assert.equal(range.status, 206);
+    const etag = byNginx.headers.get('etag')!;
+    assert.equal((await fetch(`${nginx.url}/uploads/${name}`, { headers: { 'if-none-match': etag } })).status, 304);
+
+    for (const path of [`/uploads/${randomUUID()}.png`, '/uploads/', '/uploads', `/uploads/../${name}`]) {
+      const res = await fetch(nginx.url + path);
+      assert.equal(res.status, 404, path);
+      assert.equal(((await res.json()) as { code: string }).code, 'not_found', path);
+    }
   });
 });
