@@ -65,11 +65,19 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   const port = await freePort();
   const file = join(directory, 'nginx.conf');
   writeFileSync(file, nginxConfig(directory, port, options));
-  const proc = spawn('nginx', ['-c', file, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A group of its own: if this process dies first, its workers go with the master.
+  const proc = spawn('nginx', ['-c', file, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
-  process.once('exit', () => proc.kill('SIGKILL'));
+  const killGroup = () => {
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', killGroup);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -83,7 +91,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     )
       break;
     if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
+      killGroup();
       throw new Error(`nginx did not answer: ${stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
