@@ -42,21 +42,21 @@ export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, 
       const file = isStoredName(name) ? await storage.stat(name) : undefined;
       if (!file) throw notFound(request);
       const range = requestedRange(request.headers.range, file.size);
-      reply.headers({
+      const headers = {
         ...FILE_HEADERS,
         'content-type': contentTypeOf(name),
         etag: file.etag,
         'last-modified': file.modifiedAt.toUTCString(),
         'accept-ranges': 'bytes',
-      });
-      if (fresh(request.headers, { etag: file.etag })) return reply.code(304).send();
-      if (range.partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+      };
+      if (fresh(request.headers, { etag: file.etag })) return reply.code(304).headers(headers).send();
       const length = range.end - range.start + 1;
-      reply.header('content-length', length);
-      if (request.method === 'HEAD' || length === 0) return reply.send();
-      const body = await storage.open(name, range);
-      if (!body) throw notFound(request);
-      return reply.send(body);
+      const sendsBody = request.method !== 'HEAD' && length > 0;
+      // Opened before any header is set: a file deleted since stat is a plain 404.
+      const body = sendsBody ? await storage.open(name, range) : undefined;
+      if (sendsBody && !body) throw notFound(request);
+      if (range.partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+      return reply.headers(headers).header('content-length', length).send(body);
     },
   });
 };
