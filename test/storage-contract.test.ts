@@ -16,6 +16,7 @@ import type { Storage } from '../src/creatives/storage/storage.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends, tempDir } from './support/backends.ts';
 import { png } from './support/images.ts';
+import { RawConnection } from './support/raw-http.ts';
 import { multipart, uploadForm } from './support/multipart.ts';
 import { createSignedInUser, type SignedInUser } from './support/users.ts';
 import { startMoto, type Moto } from './support/moto.ts';
@@ -182,6 +183,14 @@ describe('S3 leftovers', () => {
 });
 
 // The same over HTTP, on the embedded database: what a client of either storage sees.
+
+async function until(condition: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    assert.ok(Date.now() < deadline, `not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 const MAX_UPLOAD_BYTES = 6 * 1024 * 1024;
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -285,6 +294,25 @@ for (const kind of apps) {
         assert.equal(res.statusCode, status, res.body);
       }
       assert.deepEqual(await kind.everything(t), before);
+    });
+
+    test('an upload whose client goes away half-way leaves nothing (its multipart upload aborted)', async () => {
+      const before = await kind.everything(t);
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.server.address() as { port: number };
+      // Past the first 5 MiB multipart part, then the connection drops.
+      const form = uploadForm(png(MAX_UPLOAD_BYTES - 1000), today());
+      const connection = await RawConnection.open(port);
+      await connection.send(
+        `POST /upload-creative HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${asha.headers.authorization}\r\n` +
+          `Content-Type: ${form.headers['content-type']}\r\nContent-Length: ${form.body.length}\r\n\r\n`,
+      );
+      await new Promise<void>((resolve) => connection.socket.write(form.body.subarray(0, 5.5 * 1024 * 1024), () => resolve()));
+      // Something is on its way into the storage (a temporary file, a multipart upload)…
+      await until(async () => JSON.stringify(await kind.everything(t)) !== JSON.stringify(before));
+      connection.socket.destroy();
+      // … and nothing of it stays once the client is gone.
+      await until(async () => JSON.stringify(await kind.everything(t)) === JSON.stringify(before));
     });
   });
 }
