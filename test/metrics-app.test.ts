@@ -173,11 +173,14 @@ for (const backend of databaseBackends) {
       const end = await scrape();
 
       const counts = deltas(start, end, 'http_request_duration_seconds_count');
-      assert.deepEqual({ ...counts }, {
-        'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}': 3,
-        'http_request_duration_seconds_count{method="DELETE",route="/creatives/:id",status="404"}': 1,
-        'http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}': 1,
-      });
+      assert.deepEqual(
+        { ...counts },
+        {
+          'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}': 3,
+          'http_request_duration_seconds_count{method="DELETE",route="/creatives/:id",status="404"}': 1,
+          'http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}': 1,
+        },
+      );
       const buckets = deltas(start, end, 'http_request_duration_seconds_bucket');
       assert.equal(buckets['http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/healthz",status="200"}'], 3);
       // Every bucket that moved is one of these three series', by at most its count.
