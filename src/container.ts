@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import { DatabaseChallengeStore } from './auth/otp/postgres-store.ts';
 import { RedisChallengeStore } from './auth/otp/redis-store.ts';
 import { OtpService } from './auth/otp/service.ts';
+import { TestNumbers } from './auth/otp/test-numbers.ts';
 import type { Clock, RateLimiter } from './auth/rate-limit/limiter.ts';
 import { MemoryRateLimiter } from './auth/rate-limit/memory.ts';
 import { RedisRateLimiter } from './auth/rate-limit/redis.ts';
 import { Sessions } from './auth/sessions.ts';
+import { DatabaseSmsBudget, RedisSmsBudget, type SmsBudget } from './auth/sms-budget.ts';
 import { createSmsProvider } from './auth/sms/create.ts';
 import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './auth/sms/sender.ts';
 import { deleteExpiredTokens } from './auth/tokens.ts';
@@ -14,6 +16,7 @@ import type { Config } from './config.ts';
 import { createFeedCache } from './creatives/feed-cache.ts';
 import { CreativesService } from './creatives/service.ts';
 import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
+import { UploadLimits } from './creatives/upload-limits.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
 import { formatName, Migrator } from './platform/db/migrator.ts';
@@ -36,6 +39,8 @@ export interface AppDependencies {
   readinessChecks: ReadinessCheck[];
   otp: OtpService;
   rateLimiter: RateLimiter;
+  smsBudget: SmsBudget;
+  testNumbers: TestNumbers;
   sms: SmsSender;
   storage: LocalDiskStorage;
   sessions: Sessions;
@@ -96,6 +101,25 @@ export async function createDependencies(
   if (!redis && config.env === 'production') {
     logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
   }
+  const smsBudget = redis ? new RedisSmsBudget(redis, config.smsPerHour, now) : new DatabaseSmsBudget(db, config.smsPerHour, now);
+  const testNumbers = new TestNumbers(
+    config.otpTestNumbers,
+    { production: config.env === 'production', until: config.otpTestNumbersUntil },
+    now,
+  );
+  if (testNumbers.count > 0) {
+    // How many and until when; never the numbers' codes.
+    logger.info({ testNumbers: testNumbers.count, until: config.otpTestNumbersUntil }, 'OTP test numbers: fixed codes, nothing sent');
+  }
+  const uploadLimits = new UploadLimits(
+    db,
+    {
+      perUserPerHour: config.uploadsPerUserPerHour,
+      userQuotaBytes: config.userQuotaBytes,
+      disk: config.storage.kind === 'local' ? { directory: storage.directory, minFreeBytes: config.minFreeDiskBytes } : undefined,
+    },
+    now,
+  );
   const sms = new SmsSender(createSmsProvider(config, logger), background, logger, {
     maxAttempts: config.smsMaxAttempts,
     baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
@@ -111,6 +135,8 @@ export async function createDependencies(
     lifecycle: { shuttingDown: false },
     otp,
     rateLimiter,
+    smsBudget,
+    testNumbers,
     sms,
     readinessChecks: [
       { name: 'database', check: () => db.ping() },
@@ -118,11 +144,20 @@ export async function createDependencies(
     ],
     storage,
     sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
-    creatives: new CreativesService(db, storage, createFeedCache({ ttlMs: overrides.cacheTtlMs, now }), logger),
+    creatives: new CreativesService(
+      db,
+      storage,
+      createFeedCache({ ttlMs: overrides.cacheTtlMs, now }),
+      logger,
+      uploadLimits,
+      config.feedLimit,
+    ),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },
       { name: 'rate-limit counters', run: () => rateLimiter.prune() },
+      { name: 'past SMS budgets', run: () => smsBudget.prune() },
+      { name: 'hourly upload counts', run: () => uploadLimits.prune() },
     ],
     async close() {
       const results = await Promise.allSettled([db.close(), redis?.quit()]);

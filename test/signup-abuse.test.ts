@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import lib from 'google-libphonenumber';
-import { getExampleNumber, type CountryCode } from 'libphonenumber-js/max';
-import mobileExamples from 'libphonenumber-js/examples.mobile.json' with { type: 'json' };
+import { getExampleNumber, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import mobileExamples from 'libphonenumber-js/examples.mobile.json';
 import type { Env } from '../src/config.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends, TEST_REDIS_URL, type DatabaseBackend } from './support/backends.ts';
@@ -23,6 +23,8 @@ if (TEST_REDIS_URL) {
 }
 
 const HOUR_MS = 3_600_000;
+// The fake Twilio needs one (SMS_PROVIDER=twilio).
+const SECRET = { APP_SECRET: 'a-test-secret-of-some-length' };
 const phoneUtil = lib.PhoneNumberUtil.getInstance();
 
 type Response = Awaited<ReturnType<typeof postSignup>>;
@@ -70,13 +72,15 @@ for (const variant of variants) {
 
     describe('regions, number types, ranges and addresses', () => {
       let t: TestApp;
-      let skewMs = 0;
+      // Frozen: each Retry-After is then exact.
+      let clock = Date.now();
       before(async () => {
         t = await buildTestApp(
           variant.backend,
           {
             ...variant.env,
             ...fake.env,
+            ...SECRET,
             OTP_ALLOWED_COUNTRIES: 'IN,GB',
             OTP_PER_PREFIX_PER_HOUR: '3',
             OTP_PER_IP_PER_HOUR: '2',
@@ -84,7 +88,7 @@ for (const variant of variants) {
             VERIFY_PER_IP_PER_HOUR: '3',
             TRUST_PROXY: '127.0.0.1',
           },
-          { now: () => Date.now() + skewMs },
+          { now: () => clock },
         );
       });
       after(() => t.close());
@@ -116,14 +120,14 @@ for (const variant of variants) {
       test('OTP_PER_PREFIX_PER_HOUR: the fourth code to one number range is refused until the first leaves the hour', async () => {
         const [a, b, c, d] = numbersInOneRange(4) as [string, string, string, string];
         assert.equal((await requestCode(t, a)).statusCode, 200);
-        skewMs += 60_000;
+        clock += 60_000;
         assert.equal((await requestCode(t, b)).statusCode, 200);
         assert.equal((await requestCode(t, c)).statusCode, 200);
         assertRetryAfter(await requestCode(t, d), 429, 'rate_limited', 3600 - 60);
         // Refused requests counted toward nothing: the number itself is not in its resend wait.
-        skewMs += HOUR_MS - 60_000 - 1;
+        clock += HOUR_MS - 60_000 - 1;
         assertRetryAfter(await requestCode(t, d), 429, 'rate_limited', 1);
-        skewMs += 1;
+        clock += 1;
         assert.equal((await requestCode(t, d)).statusCode, 200);
       });
 
@@ -187,11 +191,17 @@ for (const variant of variants) {
         const refusedTypes = ['PREMIUM_RATE', 'TOLL_FREE', 'SHARED_COST', 'FIXED_LINE', 'PAGER', 'UAN', 'VOICEMAIL', 'VOIP'] as const;
         const ip = uniqueIp();
         let refused = 0;
+        const disagreements: string[] = [];
         for (const name of refusedTypes) {
           for (const { region, e164 } of exampleNumbers(lib.PhoneNumberType[name])) {
             const response = await requestCode(t, e164, ip);
-            // The two libraries' metadata can differ by a release: a number one of them no longer
-            // knows is invalid (400 validation_failed), never sent a code.
+            // The two libraries' metadata differ by a release here and there: a number the one
+            // the server uses types as a mobile (or no longer knows) is told apart, never sent a code unseen.
+            if (response.statusCode === 200) {
+              disagreements.push(e164);
+              assert.match(parsePhoneNumberFromString(e164)?.getType() ?? '', /^(MOBILE|FIXED_LINE_OR_MOBILE)$/);
+              continue;
+            }
             assert.equal(response.statusCode, 400, `${name} ${region} ${e164}`);
             const { code } = response.json() as { code: string };
             if (code === 'number_type_not_allowed') refused++;
@@ -199,11 +209,15 @@ for (const variant of variants) {
           }
         }
         assert.ok(refused > 800, `${refused} example numbers refused by type`);
+        assert.ok(disagreements.length <= 5, `the libraries disagree on: ${disagreements.join(', ')}`);
+        // Regions that share a numbering plan may share an example: each number once.
+        const mobiles = new Set(
+          phoneUtil.getSupportedRegions().flatMap((region) => getExampleNumber(region as CountryCode, mobileExamples)?.number ?? []),
+        );
         let sent = 0;
-        for (const region of phoneUtil.getSupportedRegions()) {
-          const example = getExampleNumber(region as CountryCode, mobileExamples);
-          if (!example) continue;
-          assert.equal((await requestCode(t, example.number, uniqueIp())).statusCode, 200, `${region} ${example.number}`);
+        for (const number of mobiles) {
+          if (disagreements.includes(number)) continue; // already sent one
+          assert.equal((await requestCode(t, number, uniqueIp())).statusCode, 200, number);
           sent++;
         }
         assert.ok(sent > 200, `${sent} mobile examples sent codes`);
@@ -217,7 +231,8 @@ for (const variant of variants) {
       before(async () => {
         t = await buildTestApp(
           variant.backend,
-          { ...variant.env, ...fake.env, SMS_PER_HOUR: '3' },
+          { ...variant.env, ...fake.env,
+            ...SECRET, SMS_PER_HOUR: '3' },
           { now: () => Date.now() + skewMs },
           capture.logger,
         );
@@ -251,6 +266,7 @@ for (const variant of variants) {
         const t = await buildTestApp(variant.backend, {
           ...variant.env,
           ...fake.env,
+            ...SECRET,
           OTP_TEST_NUMBERS: `${testNumber}=${code}`,
           OTP_PER_IP_PER_HOUR: '1',
           VERIFY_PER_IP_PER_HOUR: '6',
@@ -290,6 +306,7 @@ for (const variant of variants) {
           {
             ...variant.env,
             ...fake.env,
+            ...SECRET,
             ENV: 'production',
             APP_SECRET: 'a-production-secret-for-tests',
             OTP_TEST_NUMBERS: `${testNumber}=${code}`,

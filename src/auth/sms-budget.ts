@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Queryable } from '../db/database.ts';
-import type { Clock } from '../ratelimit/limiter.ts';
+import type { Queryable } from '../platform/db/database.ts';
+import type { Clock } from './rate-limit/limiter.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 

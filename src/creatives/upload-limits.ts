@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
-import type { Database, Queryable } from '../db/database.ts';
-import { HttpError } from '../http/errors.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
+import { HttpError } from '../platform/http/errors.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
