@@ -75,10 +75,11 @@ for (const backend of databaseBackends) {
         assert.ok(page.creatives.length <= 2);
         seen.push(...page.creatives.map((c) => c.id));
         cursor = page.next_cursor;
-        // Uploads arrive between pages.
-        if (pages++ < 3) added.push(...(await schedule(date, 1)));
+        // Uploads arrive between pages (after the last one, no page is left to show them).
+        if (cursor !== null && pages++ < 3) added.push(...(await schedule(date, 2)));
       } while (cursor !== null);
       assert.equal(new Set(seen).size, seen.length, 'no row twice');
+      assert.equal(added.length, 6);
       assert.deepEqual(seen, [...before, ...added], 'every row, in feed order, the new ones at the end');
     });
 
