@@ -9,7 +9,7 @@ import { signupRoutes } from './auth/signup-routes.ts';
 import type { AppDependencies } from './container.ts';
 import { fileRoutes } from './creatives/file-routes.ts';
 import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
-import { creativesRoutes } from './creatives/routes.ts';
+import { creativesRoutes, MAX_PAGE } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
 import { AccessLog } from './platform/http/access-log.ts';
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
@@ -101,7 +101,11 @@ export async function buildApp(deps: AppDependencies) {
 
   // Public routes: a stale token in the header never blocks them.
   await app.register(healthRoutes, { checks: deps.readinessChecks });
-  await app.register(metaRoutes, { config, acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime) });
+  await app.register(metaRoutes, {
+    config,
+    acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime),
+    pageLimitMax: MAX_PAGE,
+  });
   await app.register(signupRoutes, deps);
   await app.register(fileRoutes, { directory: deps.storage.directory });
   await app.register(webRoutes);

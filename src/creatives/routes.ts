@@ -13,7 +13,8 @@ export interface CreativesOptions {
 
 const TimeZoneQuery = Type.Optional(Type.String({ description: 'IANA time zone defining "today"; APP_TIMEZONE by default' }));
 const DEFAULT_PAGE = 50;
-const MAX_PAGE = 100;
+/** The largest `limit` of the paged routes. */
+export const MAX_PAGE = 100;
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** The shared feed, the caller's own creatives, and deleting one of them. */
