@@ -109,7 +109,10 @@ export async function createDependencies(
   );
   if (testNumbers.count > 0) {
     // How many and until when; never the numbers' codes.
-    logger.info({ testNumbers: testNumbers.count, until: config.otpTestNumbersUntil }, 'OTP test numbers: fixed codes, nothing sent');
+    logger.info(
+      { testNumbers: testNumbers.count, until: config.otpTestNumbersUntil },
+      'OTP test numbers: fixed codes, nothing sent',
+    );
   }
   const uploadLimits = new UploadLimits(
     db,

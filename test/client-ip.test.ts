@@ -38,7 +38,11 @@ test('X-Forwarded-For: trusted hops are skipped, spoofed entries before them ign
     [true, '10.0.0.1', 'garbage', '10.0.0.1'],
   ];
   for (const [trustProxy, socket, forwardedFor, expected] of cases) {
-    assert.equal(await clientIp(trustProxy, socket, forwardedFor), expected, `${JSON.stringify(trustProxy)} ${socket} ${forwardedFor}`);
+    assert.equal(
+      await clientIp(trustProxy, socket, forwardedFor),
+      expected,
+      `${JSON.stringify(trustProxy)} ${socket} ${forwardedFor}`,
+    );
   }
 });
 

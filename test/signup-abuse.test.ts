@@ -19,7 +19,11 @@ interface Variant {
 /** Limits in memory and the SMS budget in the database on every database; both in Redis. */
 const variants: Variant[] = databaseBackends.map((backend) => ({ name: `${backend.name}`, backend, env: {} }));
 if (TEST_REDIS_URL) {
-  variants.push({ name: `${databaseBackends.at(-1)!.name} + Redis`, backend: databaseBackends.at(-1)!, env: { REDIS_URL: TEST_REDIS_URL } });
+  variants.push({
+    name: `${databaseBackends.at(-1)!.name} + Redis`,
+    backend: databaseBackends.at(-1)!,
+    env: { REDIS_URL: TEST_REDIS_URL },
+  });
 }
 
 const HOUR_MS = 3_600_000;
@@ -142,7 +146,10 @@ for (const variant of variants) {
         }
         assertRetryAfter(await requestCode(t, uniquePhone(), `${net48}:5::1`), 429, 'rate_limited', 3600);
         // A different /48 is not affected.
-        assert.equal((await requestCode(t, uniquePhone(), `2001:db9:${(process.pid % 0xffff).toString(16)}:5::1`)).statusCode, 200);
+        assert.equal(
+          (await requestCode(t, uniquePhone(), `2001:db9:${(process.pid % 0xffff).toString(16)}:5::1`)).statusCode,
+          200,
+        );
       });
 
       test('X-Forwarded-For: spoofed by a client, or garbage through the trusted proxy, never escapes the per-address limit', async () => {
@@ -173,7 +180,8 @@ for (const variant of variants) {
         const ip = uniqueIp();
         const phone = uniquePhone();
         assert.equal((await requestCode(t, phone)).statusCode, 200);
-        for (let i = 0; i < 3; i++) assert.equal((await postSignup(t, { phone_number: phone, otp: '000000' }, ip)).statusCode, 401);
+        for (let i = 0; i < 3; i++)
+          assert.equal((await postSignup(t, { phone_number: phone, otp: '000000' }, ip)).statusCode, 401);
         // Malformed codes are refused with 400 before they count.
         assertRefused(await postSignup(t, { phone_number: phone, otp: '12' }, ip), 400, 'validation_failed', 'otp');
         assertRetryAfter(await postSignup(t, { phone_number: phone, otp: '000000' }, ip), 429, 'rate_limited', 3600);
@@ -188,7 +196,16 @@ for (const variant of variants) {
       after(() => t.close());
 
       test("libphonenumber's example numbers: only mobiles get codes", async () => {
-        const refusedTypes = ['PREMIUM_RATE', 'TOLL_FREE', 'SHARED_COST', 'FIXED_LINE', 'PAGER', 'UAN', 'VOICEMAIL', 'VOIP'] as const;
+        const refusedTypes = [
+          'PREMIUM_RATE',
+          'TOLL_FREE',
+          'SHARED_COST',
+          'FIXED_LINE',
+          'PAGER',
+          'UAN',
+          'VOICEMAIL',
+          'VOIP',
+        ] as const;
         const ip = uniqueIp();
         let refused = 0;
         const disagreements: string[] = [];
@@ -212,7 +229,9 @@ for (const variant of variants) {
         assert.ok(disagreements.length <= 5, `the libraries disagree on: ${disagreements.join(', ')}`);
         // Regions that share a numbering plan may share an example: each number once.
         const mobiles = new Set(
-          phoneUtil.getSupportedRegions().flatMap((region) => getExampleNumber(region as CountryCode, mobileExamples)?.number ?? []),
+          phoneUtil
+            .getSupportedRegions()
+            .flatMap((region) => getExampleNumber(region as CountryCode, mobileExamples)?.number ?? []),
         );
         let sent = 0;
         for (const number of mobiles) {
@@ -231,8 +250,7 @@ for (const variant of variants) {
       before(async () => {
         t = await buildTestApp(
           variant.backend,
-          { ...variant.env, ...fake.env,
-            ...SECRET, SMS_PER_HOUR: '3' },
+          { ...variant.env, ...fake.env, ...SECRET, SMS_PER_HOUR: '3' },
           { now: () => Date.now() + skewMs },
           capture.logger,
         );
@@ -266,7 +284,7 @@ for (const variant of variants) {
         const t = await buildTestApp(variant.backend, {
           ...variant.env,
           ...fake.env,
-            ...SECRET,
+          ...SECRET,
           OTP_TEST_NUMBERS: `${testNumber}=${code}`,
           OTP_PER_IP_PER_HOUR: '1',
           VERIFY_PER_IP_PER_HOUR: '6',
@@ -286,11 +304,13 @@ for (const variant of variants) {
           assert.equal((await postSignup(t, { phone_number: testNumber, otp: code }, ip)).statusCode, 401);
           // Attempts counted: two wrong codes destroy the challenge.
           assert.equal((await requestCode(t, testNumber, ip)).statusCode, 200);
-          for (let i = 0; i < 2; i++) assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, ip)).statusCode, 401);
+          for (let i = 0; i < 2; i++)
+            assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, ip)).statusCode, 401);
           assert.equal((await postSignup(t, { phone_number: testNumber, otp: code }, ip)).statusCode, 401);
           // Verify limit: 1 + 2 + 1 failures so far from `ip`; two more reach 6.
           assert.equal((await requestCode(t, testNumber, ip)).statusCode, 200);
-          for (let i = 0; i < 2; i++) assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, ip)).statusCode, 401);
+          for (let i = 0; i < 2; i++)
+            assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, ip)).statusCode, 401);
           assertRefused(await postSignup(t, { phone_number: testNumber, otp: code }, ip), 429, 'rate_limited');
         } finally {
           await t.close();
@@ -316,7 +336,10 @@ for (const variant of variants) {
           capture.logger,
         );
         try {
-          assert.ok(capture.lines.some((line) => line.testNumbers === 1), 'start-up says how many');
+          assert.ok(
+            capture.lines.some((line) => line.testNumbers === 1),
+            'start-up says how many',
+          );
           assert.ok(!capture.text().includes(code), 'never the code');
           const untilMs = t.config.otpTestNumbersUntil!.getTime();
           skewMs = untilMs - Date.now() - 1_000;

@@ -28,10 +28,16 @@ for (const backend of databaseBackends) {
 
     const upload = (user: SignedInUser, size = 0) => {
       const form = uploadForm(png(size), tomorrow());
-      return t.app.inject({ method: 'POST', url: '/upload-creative', headers: { ...form.headers, ...user.headers }, payload: form.body });
+      return t.app.inject({
+        method: 'POST',
+        url: '/upload-creative',
+        headers: { ...form.headers, ...user.headers },
+        payload: form.body,
+      });
     };
     const countRows = async (user: SignedInUser) =>
-      (await t.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM creatives WHERE user_id = $1', [user.user.id])).rows[0]!.n;
+      (await t.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM creatives WHERE user_id = $1', [user.user.id]))
+        .rows[0]!.n;
     /** A creative row of `size` bytes, as if uploaded earlier (no file). */
     const storedEarlier = async (user: SignedInUser, size: number) =>
       (
@@ -90,7 +96,11 @@ for (const backend of databaseBackends) {
       assert.equal(exact.statusCode, 201, 'a file that fills the quota exactly fits');
       // Full: even the smallest file is refused before its body is read.
       assert.equal((await upload(user)).statusCode, 413);
-      const deleted = await t.app.inject({ method: 'DELETE', url: `/creatives/${first.json().creative.id}`, headers: user.headers });
+      const deleted = await t.app.inject({
+        method: 'DELETE',
+        url: `/creatives/${first.json().creative.id}`,
+        headers: user.headers,
+      });
       assert.equal(deleted.statusCode, 204);
       clock += HOUR_MS;
       assert.equal((await upload(user, 2_000)).statusCode, 201, 'the delete freed room');
@@ -106,7 +116,12 @@ describe('MIN_FREE_DISK_BYTES', () => {
     try {
       const user = await createSignedInUser(t.deps.db);
       const form = uploadForm(png(), tomorrow());
-      const response = await t.app.inject({ method: 'POST', url: '/upload-creative', headers: { ...form.headers, ...user.headers }, payload: form.body });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/upload-creative',
+        headers: { ...form.headers, ...user.headers },
+        payload: form.body,
+      });
       assert.equal(response.statusCode, 507);
       assert.equal(response.json().code, 'insufficient_storage');
       assert.equal((await t.deps.db.query('SELECT 1 FROM creatives')).rowCount, 0);

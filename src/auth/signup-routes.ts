@@ -150,7 +150,10 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
         if (!budget.allowed) {
           await rateLimiter.giveBack(taken.hit);
           if (budget.firstRefusal) {
-            request.log.error({ smsPerHour: config.smsPerHour }, 'SMS_PER_HOUR is spent: no more codes are sent until the next hour');
+            request.log.error(
+              { smsPerHour: config.smsPerHour },
+              'SMS_PER_HOUR is spent: no more codes are sent until the next hour',
+            );
           }
           throw new HttpError(503, 'no more codes can be sent this hour; try again later', {
             code: 'sms_budget_exhausted',

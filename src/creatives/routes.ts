@@ -35,7 +35,8 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
       schema: {
         tags: ['creatives'],
         summary: "Everyone's creatives for today and tomorrow, oldest upload first, at most FEED_LIMIT a day",
-        description: 'FEED_LIMIT is in GET /meta (`feed_limit`); where a day has more, `truncated` says so and GET /feed pages through all of them.',
+        description:
+          'FEED_LIMIT is in GET /meta (`feed_limit`); where a day has more, `truncated` says so and GET /feed pages through all of them.',
         querystring: Type.Object({ tz: TimeZoneQuery }, { additionalProperties: false }),
         response: {
           200: Type.Object({

@@ -16,7 +16,9 @@ const Meta = Type.Object({
   }),
   uploads_per_user_per_hour: Type.Integer({ description: 'UPLOADS_PER_USER_PER_HOUR: past it, 429 with Retry-After' }),
   user_quota_bytes: Type.Integer({ description: "USER_QUOTA_BYTES: a person's stored bytes; past it, 413 quota_exceeded" }),
-  feed_limit: Type.Integer({ description: 'FEED_LIMIT: most creatives a day in GET /scheduled; GET /feed pages through the rest' }),
+  feed_limit: Type.Integer({
+    description: 'FEED_LIMIT: most creatives a day in GET /scheduled; GET /feed pages through the rest',
+  }),
   page_limit_max: Type.Integer({ description: 'largest `limit` of GET /feed and GET /creatives' }),
 });
 

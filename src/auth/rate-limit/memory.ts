@@ -46,7 +46,12 @@ export class MemoryRateLimiter implements RateLimiter {
     for (const key of hit.keys) {
       for (const cache of this.windows.values()) {
         const hits = cache.get(key);
-        if (hits) cache.set(key, hits.filter((entry) => entry.member !== hit.member), { noUpdateTTL: true });
+        if (hits)
+          cache.set(
+            key,
+            hits.filter((entry) => entry.member !== hit.member),
+            { noUpdateTTL: true },
+          );
       }
     }
   }
