@@ -61,7 +61,7 @@ for (const backend of databaseBackends) {
 
     test('GET /feed pages one day: every row exactly once while uploads arrive', async () => {
       const date = dateIn14(1);
-      const existing = (await (await get(`/feed?date=${date}&limit=100`)).json()) as FeedPage;
+      const existing = (await get(`/feed?date=${date}&limit=100`)).json<FeedPage>();
       const before = existing.creatives.map((c) => c.id);
       const seen: number[] = [];
       const added: number[] = [];
@@ -70,7 +70,7 @@ for (const backend of databaseBackends) {
       do {
         const response = await get(`/feed?date=${date}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
         assert.equal(response.statusCode, 200, response.body);
-        const page = response.json() as FeedPage;
+        const page = response.json<FeedPage>();
         assert.equal(page.date, date);
         assert.ok(page.creatives.length <= 2);
         seen.push(...page.creatives.map((c) => c.id));

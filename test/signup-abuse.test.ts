@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import lib from 'google-libphonenumber';
-import { getExampleNumber, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { getExampleNumber, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import mobileExamples from 'libphonenumber-js/examples.mobile.json';
 import type { Env } from '../src/config.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
@@ -35,7 +35,7 @@ type Response = Awaited<ReturnType<typeof postSignup>>;
 
 function assertRefused(response: Response, status: number, code: string, field?: string): void {
   assert.equal(response.statusCode, status, response.body);
-  const body = response.json() as { code: string; field?: string };
+  const body = response.json<{ code: string; field?: string }>();
   assert.equal(body.code, code);
   assert.equal(body.field, field);
 }
@@ -220,7 +220,7 @@ for (const variant of variants) {
               continue;
             }
             assert.equal(response.statusCode, 400, `${name} ${region} ${e164}`);
-            const { code } = response.json() as { code: string };
+            const { code } = response.json<{ code: string }>();
             if (code === 'number_type_not_allowed') refused++;
             else assert.equal(code, 'validation_failed', `${name} ${region} ${e164}`);
           }
@@ -229,9 +229,7 @@ for (const variant of variants) {
         assert.ok(disagreements.length <= 5, `the libraries disagree on: ${disagreements.join(', ')}`);
         // Regions that share a numbering plan may share an example: each number once.
         const mobiles = new Set(
-          phoneUtil
-            .getSupportedRegions()
-            .flatMap((region) => getExampleNumber(region as CountryCode, mobileExamples)?.number ?? []),
+          phoneUtil.getSupportedRegions().flatMap((region) => getExampleNumber(region, mobileExamples)?.number ?? []),
         );
         let sent = 0;
         for (const number of mobiles) {
