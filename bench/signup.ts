@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMigratedDatabase } from './support/postgres.ts';
 import { startServer, type ServerCommand } from './support/server.ts';
@@ -10,6 +11,10 @@ const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_UR
 export interface SignupResult extends LoadResult {
   database: 'postgres' | 'pglite';
   redis: boolean;
+  /** The server process's CPU time (user + system) during the run, and requests per CPU second:
+   * on a shared machine the second moves far less than req/s with the other load. */
+  serverCpuSeconds: number;
+  requestsPerCpuSecond: number;
   serverErrorLogLines: number;
 }
 
@@ -46,12 +51,27 @@ export async function benchSignup(options: {
       workDir,
     );
     try {
+      const cpuBefore = cpuSeconds(server.pid);
       const result = await wrk(server.url, 'signup.lua', { connections, seconds });
-      return { database: options.database, redis: Boolean(postgres && BENCH_REDIS_URL), ...result, serverErrorLogLines: server.logLines(50).length };
+      const serverCpuSeconds = cpuSeconds(server.pid) - cpuBefore;
+      return {
+        database: options.database,
+        redis: Boolean(postgres && BENCH_REDIS_URL),
+        serverCpuSeconds: Math.round(serverCpuSeconds * 100) / 100,
+        requestsPerCpuSecond: Math.round(result.requests / serverCpuSeconds),
+        ...result,
+        serverErrorLogLines: server.logLines(50).length,
+      };
     } finally {
       await server.stop();
     }
   } finally {
     await postgres?.drop();
   }
+}
+
+/** User + system CPU time of process `pid` so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -1,8 +1,9 @@
--- SMS_PER_HOUR without Redis: codes sent by all instances in each clock hour, and whether the
--- operator has been alerted that this hour's budget is spent.
+-- SMS_PER_HOUR without Redis: codes handed to the instances in each clock hour (last_grant: how
+-- many the latest request took), and whether the operator has been alerted that it is spent.
 CREATE TABLE IF NOT EXISTS sms_budget (
     hour_start timestamp with time zone PRIMARY KEY,
     sent integer NOT NULL,
+    last_grant integer NOT NULL,
     alerted boolean NOT NULL DEFAULT false
 );
 
