@@ -15,7 +15,9 @@ import { deleteExpiredTokens } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createFeedCache } from './creatives/feed-cache.ts';
 import { CreativesService } from './creatives/service.ts';
-import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
+import { sweepOrphans } from './creatives/orphan-sweep.ts';
+import { openStorage } from './creatives/storage/open.ts';
+import type { Storage } from './creatives/storage/storage.ts';
 import { UploadLimits } from './creatives/upload-limits.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
@@ -42,7 +44,7 @@ export interface AppDependencies {
   smsBudget: SmsBudget;
   testNumbers: TestNumbers;
   sms: SmsSender;
-  storage: LocalDiskStorage;
+  storage: Storage;
   sessions: Sessions;
   creatives: CreativesService;
 }
@@ -73,14 +75,10 @@ export async function createDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const db = await openDatabase(config);
-  let storage: LocalDiskStorage;
+  let storage: Storage;
   let redis: Redis | undefined;
   try {
-    const opened = await LocalDiskStorage.open(config.uploadDir);
-    storage = opened.storage;
-    if (opened.swept > 0) {
-      logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
-    }
+    storage = await openStorage(config, logger);
     const applied = await new Migrator(db).up();
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
@@ -119,7 +117,7 @@ export async function createDependencies(
     {
       perUserPerHour: config.uploadsPerUserPerHour,
       userQuotaBytes: config.userQuotaBytes,
-      disk: config.storage.kind === 'local' ? { directory: storage.directory, minFreeBytes: config.minFreeDiskBytes } : undefined,
+      disk: config.storage.kind === 'local' ? { directory: config.uploadDir, minFreeBytes: config.minFreeDiskBytes } : undefined,
     },
     now,
   );
@@ -154,6 +152,7 @@ export async function createDependencies(
       logger,
       uploadLimits,
       config.feedLimit,
+      config.publicFilesUrl,
     ),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
@@ -161,9 +160,10 @@ export async function createDependencies(
       { name: 'rate-limit counters', run: () => rateLimiter.prune() },
       { name: 'past SMS budgets', run: () => smsBudget.prune() },
       { name: 'hourly upload counts', run: () => uploadLimits.prune() },
+      { name: 'orphaned files', run: () => sweepOrphans(db, storage, logger) },
     ],
     async close() {
-      const results = await Promise.allSettled([db.close(), redis?.quit()]);
+      const results = await Promise.allSettled([db.close(), redis?.quit(), storage.close()]);
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -13,7 +13,7 @@ import {
   type NewCreative,
   type OwnCreativesQuery,
 } from './repository.ts';
-import type { PendingObject, Storage } from './storage/storage.ts';
+import { publicFileUrl, type PendingObject, type Storage } from './storage/storage.ts';
 import type { UploadLimits } from './upload-limits.ts';
 
 /** Today's and tomorrow's creatives, at most FEED_LIMIT each, and where more exist. */
@@ -35,6 +35,7 @@ export class CreativesService {
     /** Per-person upload limits, checked again as each row is recorded. */
     readonly limits: UploadLimits,
     private readonly feedLimit: number,
+    private readonly publicFilesUrl?: string,
   ) {}
 
   /** Publishes `object` and records it; on failure nothing of it remains. */
@@ -51,7 +52,7 @@ export class CreativesService {
       throw error;
     }
     this.feedCache.invalidate();
-    return created;
+    return this.present(created);
   }
 
   /** Deletes the user's creative `id` and its file; false when the user has no such creative. */
@@ -77,19 +78,29 @@ export class CreativesService {
         findFeedPage(this.db, { date: addDays(today, 1), limit: this.feedLimit }),
       ]);
       return serialize({
-        creatives: { today: todays.creatives, tomorrow: tomorrows.creatives },
+        creatives: {
+          today: todays.creatives.map((c) => this.present(c)),
+          tomorrow: tomorrows.creatives.map((c) => this.present(c)),
+        },
         truncated: { today: todays.more, tomorrow: tomorrows.more },
       });
     });
   }
 
   /** One page of one day's feed (GET /feed), not cached: pages are many and each is read once. */
-  feedPage(query: FeedPageQuery): Promise<FeedPage> {
-    return findFeedPage(this.db, query);
+  async feedPage(query: FeedPageQuery): Promise<FeedPage> {
+    const page = await findFeedPage(this.db, query);
+    return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
   }
 
-  listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
-    return findOwnCreatives(this.db, query);
+  async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
+    const page = await findOwnCreatives(this.db, query);
+    return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
+  }
+
+  /** A creative as clients see it: its file URL under PUBLIC_FILES_URL when that is set. */
+  private present(creative: Creative): Creative {
+    return { ...creative, creative_url: publicFileUrl(creative.creative_url, this.publicFilesUrl) };
   }
 
   private async removeFile(key: string, problem: string): Promise<void> {
