@@ -10,6 +10,7 @@ import { createSignedInUser, type SignedInUser } from './support/users.ts';
 
 const MAX_UPLOAD_BYTES = 64 * 1024;
 const VERIFY_PER_IP = 2;
+const UPLOADS_PER_HOUR = 2;
 
 /** Every sample of a scrape by its series (`name{labels}`). */
 function samples(text: string): Map<string, number> {
@@ -49,6 +50,9 @@ for (const backend of databaseBackends) {
           METRICS_PORT: '9464',
           MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
           VERIFY_PER_IP_PER_HOUR: String(VERIFY_PER_IP),
+          UPLOADS_PER_USER_PER_HOUR: String(UPLOADS_PER_HOUR),
+          // Under 100 an hour, each instance takes sends from the shared count one at a time.
+          SMS_PER_HOUR: '50',
         },
         { smsRetryBaseDelayMs: 5 },
       );
@@ -108,6 +112,14 @@ for (const backend of databaseBackends) {
       });
     });
 
+    test('the SMS budget used is read from the shared count at scrape time', async () => {
+      const start = await scrape();
+      assert.equal(start.get('sms_budget_limit'), 50);
+      assert.equal((await postSignup(t, { name: 'Asha', phone_number: uniquePhone() }, uniqueIp())).statusCode, 200);
+      assert.equal((await scrape()).get('sms_budget_used'), start.get('sms_budget_used')! + 1);
+      await t.deps.background.drain();
+    });
+
     test('a failed SMS is counted as failed once, after its retries', async () => {
       fake.behave({ failures: Infinity });
       try {
@@ -133,8 +145,9 @@ for (const backend of databaseBackends) {
       assert.equal((await scrape()).get('background_tasks_in_flight'), 0);
     });
 
-    test('uploads count by outcome, and the bytes of those stored', async () => {
-      const upload = (file: Buffer, headers: Record<string, string> = user.headers) => {
+    test('uploads count by outcome, and the bytes of those stored; a refusal by the hourly limit counts as one', async () => {
+      const uploader = await createSignedInUser(t.deps.db);
+      const upload = (file: Buffer, headers: Record<string, string> = uploader.headers) => {
         const form = uploadForm(file, new Date().toISOString().slice(0, 10));
         return t.app.inject({
           method: 'POST',
@@ -145,13 +158,15 @@ for (const backend of databaseBackends) {
       };
       const start = await scrape();
       const image = png(2_000);
-      assert.equal((await upload(image)).statusCode, 201);
-      assert.equal((await upload(GIF)).statusCode, 201);
       const notImage = await upload(Buffer.from('this is not an image at all'));
       assert.equal(notImage.statusCode, 415);
       const tooLarge = await upload(png(MAX_UPLOAD_BYTES + 1));
       assert.equal(tooLarge.statusCode, 413);
       assert.equal((await upload(image, {})).statusCode, 401);
+      // The limit is checked before the body is read: refusals first, then the hour's two uploads.
+      assert.equal((await upload(image)).statusCode, 201);
+      assert.equal((await upload(GIF)).statusCode, 201);
+      assert.equal((await upload(image)).statusCode, 429); // a third within the hour
 
       const end = await scrape();
       assert.deepEqual(deltas(start, end, 'uploads_total'), {
@@ -159,6 +174,10 @@ for (const backend of databaseBackends) {
         [`uploads_total{outcome="${notImage.json<{ code: string }>().code}"}`]: 1,
         [`uploads_total{outcome="${tooLarge.json<{ code: string }>().code}"}`]: 1,
         'uploads_total{outcome="unauthorized"}': 1,
+        'uploads_total{outcome="rate_limited"}': 1,
+      });
+      assert.deepEqual(deltas(start, end, 'rate_limit_refusals_total'), {
+        'rate_limit_refusals_total{limit="uploads-per-user"}': 1,
       });
       assert.equal(notImage.json<{ code: string }>().code, 'unsupported_media_type');
       assert.deepEqual(deltas(start, end, 'upload_bytes_total'), { upload_bytes_total: image.length + GIF.length });

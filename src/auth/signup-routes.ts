@@ -2,14 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../platform/db/database.ts';
-import { clientAddressKey } from '../platform/http/client-ip.ts';
+import { clientAddressKeys, type ClientKeys } from '../platform/http/client-ip.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { unauthorized } from './guard.ts';
 import type { OtpService } from './otp/service.ts';
+import type { TestNumbers } from './otp/test-numbers.ts';
 import { normaliseName, normalisePhoneNumber } from './phone.ts';
 import { retryAfterSeconds, type LimitRule, type RateLimiter, type TakeResult } from './rate-limit/limiter.ts';
 import type { Sessions } from './sessions.ts';
+import type { SmsBudget } from './sms-budget.ts';
+import { smsRefusal, type SmsRefusal } from './sms-eligibility.ts';
 import type { SmsSender } from './sms/sender.ts';
 import { findOrCreateUser, UserSchema, userJson } from './users.ts';
 
@@ -19,6 +22,8 @@ export interface SignupOptions {
   otp: OtpService;
   rateLimiter: RateLimiter;
   sms: SmsSender;
+  smsBudget: SmsBudget;
+  testNumbers: TestNumbers;
   sessions: Sessions;
   metrics: Metrics;
 }
@@ -46,8 +51,8 @@ export function smsText(code: string): string {
   return `Your Cheershare code is ${code}`;
 }
 
-function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['otp']): LimitRule[] {
-  return [
+function otpRequestRules(phoneNumber: string, client: ClientKeys, otp: Config['otp']): LimitRule[] {
+  const rules: LimitRule[] = [
     {
       name: 'otp-resend',
       key: `otp-resend:${phoneNumber}`,
@@ -63,37 +68,64 @@ function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['ot
       message: 'too many codes requested for this number; try again later',
     },
     {
+      // Numbers that share all but their last 4 digits: the ranges SMS pumping walks through.
+      name: 'otp-prefix',
+      key: `otp-prefix:${phoneNumber.slice(0, -4)}`,
+      limit: otp.perPrefixPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many codes requested for numbers like this one; try again later',
+    },
+    {
       name: 'otp-ip',
-      key: `otp-ip:${clientKey}`,
+      key: `otp-ip:${client.address}`,
       limit: otp.perIpPerHour,
       windowMs: HOUR_MS,
       message: 'too many code requests from this address; try again later',
     },
   ];
+  if (client.network) {
+    rules.push({
+      name: 'otp-ip48',
+      key: `otp-ip48:${client.network}`,
+      limit: 4 * otp.perIpPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many code requests from this network; try again later',
+    });
+  }
+  return rules;
 }
 
-function verifyRule(clientKey: string, otp: Config['otp']): LimitRule {
+function verifyRule(client: ClientKeys, otp: Config['otp']): LimitRule {
   return {
     name: 'otp-verify-ip',
-    key: `otp-verify-ip:${clientKey}`,
+    key: `otp-verify-ip:${client.address}`,
     limit: otp.verifyPerIpPerHour,
     windowMs: HOUR_MS,
     message: 'too many failed verification attempts from this address; try again later',
   };
 }
 
+function tooManyRequests(refusal: Extract<TakeResult, { allowed: false }>): HttpError {
+  return new HttpError(429, refusal.rule.message, {
+    code: 'rate_limited',
+    headers: { 'retry-after': String(retryAfterSeconds(refusal.retryAfterMs)) },
+  });
+}
+
+const SMS_REFUSALS: Record<SmsRefusal, string> = {
+  country_not_allowed: 'phone_number: codes are not sent to numbers of this country',
+  number_type_not_allowed: 'phone_number: codes are sent to mobile numbers only',
+};
+
 /** `POST /signup`: without `otp`, sends a code by SMS; with it, verifies the code and issues a token. */
 export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
   app,
-  { config, db, otp, rateLimiter, sms, sessions, metrics },
+  { config, db, otp, rateLimiter, sms, smsBudget, testNumbers, sessions, metrics },
 ) => {
   const otpPattern = new RegExp(`^[0-9]{${config.otp.length}}$`);
-  const tooManyRequests = (refusal: Extract<TakeResult, { allowed: false }>): HttpError => {
+  const refused = (refusal: Extract<TakeResult, { allowed: false }>): HttpError => {
     metrics.rateLimitRefusals.inc({ limit: refusal.rule.name });
-    return new HttpError(429, refusal.rule.message, {
-      code: 'rate_limited',
-      headers: { 'retry-after': String(retryAfterSeconds(refusal.retryAfterMs)) },
-    });
+    return tooManyRequests(refusal);
   };
 
   app.post(
@@ -103,7 +135,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
         tags: ['auth'],
         summary: 'Request a one-time code by SMS (no otp), or verify one (with otp) to get a bearer token',
         body: SignupBody,
-        response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+        response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
       // Every refusal, counted by what the client is told (the body may be anything here, or none).
       onError: async (request, _reply, error) => {
@@ -115,14 +147,37 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
       const body = request.body;
       const phoneNumber = normalisePhoneNumber(body.phone_number, config.defaultCountry);
       if (!phoneNumber) throw new HttpError(400, 'phone_number is not a valid phone number', { field: 'phone_number' });
-      const clientKey = clientAddressKey(request.ip);
+      const client = clientAddressKeys(request.ip);
 
       if (body.otp === undefined) {
         if (body.name === undefined) throw new HttpError(400, 'name is required to request a code', { field: 'name' });
         const name = normaliseName(body.name);
         if ('error' in name) throw new HttpError(400, name.error, { field: 'name' });
-        const taken = await rateLimiter.take(otpRequestRules(phoneNumber, clientKey, config.otp));
-        if (!taken.allowed) throw tooManyRequests(taken);
+        const testCode = testNumbers.codeFor(phoneNumber);
+        if (testCode !== undefined) {
+          // Nothing is sent, so none of the send limits apply; verifying works as for any number.
+          await otp.issue(phoneNumber, name.name, testCode);
+          metrics.otpRequests.inc({ outcome: 'test_number' });
+          return { success: true, message: 'OTP sent successfully' };
+        }
+        const refusal = smsRefusal(phoneNumber, config.otp.allowedCountries);
+        if (refusal) throw new HttpError(400, SMS_REFUSALS[refusal], { code: refusal, field: 'phone_number' });
+        const taken = await rateLimiter.take(otpRequestRules(phoneNumber, client, config.otp));
+        if (!taken.allowed) throw refused(taken);
+        const budget = await smsBudget.take();
+        if (!budget.allowed) {
+          await rateLimiter.giveBack(taken.hit);
+          if (budget.firstRefusal) {
+            request.log.error(
+              { smsPerHour: config.smsPerHour },
+              'SMS_PER_HOUR is spent: no more codes are sent until the next hour',
+            );
+          }
+          throw new HttpError(503, 'no more codes can be sent this hour; try again later', {
+            code: 'sms_budget_exhausted',
+            headers: { 'retry-after': String(retryAfterSeconds(budget.retryAfterMs)) },
+          });
+        }
         const code = await otp.issue(phoneNumber, name.name);
         sms.send(phoneNumber, smsText(code));
         metrics.otpRequests.inc({ outcome: 'sent' });
@@ -132,8 +187,8 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
 
       if (!otpPattern.test(body.otp)) throw new HttpError(400, `otp must be ${config.otp.length} digits`, { field: 'otp' });
       // Reserve a slot first so concurrent guesses cannot overshoot the limit; a success gives it back.
-      const taken = await rateLimiter.take([verifyRule(clientKey, config.otp)]);
-      if (!taken.allowed) throw tooManyRequests(taken);
+      const taken = await rateLimiter.take([verifyRule(client, config.otp)]);
+      if (!taken.allowed) throw refused(taken);
       const verified = await otp.verify(phoneNumber, body.otp);
       if (!verified) throw unauthorized('Invalid or expired OTP', 'invalid_otp');
       await rateLimiter.giveBack(taken.hit);
