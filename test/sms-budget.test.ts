@@ -60,9 +60,15 @@ for (const store of stores) {
         // Leases of 2 (1 % of 250): at most one send stays unused in each instance's hand.
         assert.ok(allowed <= 250 && allowed >= 248, `${allowed} sends allowed`);
         assert.equal(refusals.filter(Boolean).length, 1, 'one refusal raises the alert');
+        // What the metrics gauge reads: the whole budget, taken, the same from either instance.
+        assert.equal(await a.used(), 250);
+        assert.equal(await b.used(), 250);
         clock += HOUR_MS;
+        assert.equal(await a.used(), 0);
         assert.equal((await a.take()).allowed, true);
         assert.equal((await b.take()).allowed, true);
+        // Leases of 2: each instance took two.
+        assert.equal(await b.used(), 4);
       } finally {
         await close();
       }
