@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createMigratedDatabase, pgbenchScheduled, seed, type PgbenchResult } from './support/postgres.ts';
-import { startServer, type ServerCommand } from './support/server.ts';
+import { productionEnv, startServer, type ServerCommand } from './support/server.ts';
 import { wrk, type LoadResult } from './support/wrk.ts';
 
 export interface FeedPoint {
@@ -41,8 +40,7 @@ export async function benchFeed(options: {
     const server = await startServer(
       command,
       {
-        ENV: 'production',
-        APP_SECRET: randomBytes(24).toString('hex'),
+        ...productionEnv(),
         DATABASE_URL: database.url,
         UPLOAD_DIR: join(workDir, 'uploads'),
         ...options.serverEnv,

@@ -1,7 +1,7 @@
 /**
  * The benchmarks (not tests; run on demand, about five minutes):
  *
- *   npm run bench [-- --only feed,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
+ *   npm run bench [-- --only feed,bare,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
  *
  * Builds dist/, then runs each part against servers on loopback and writes everything measured to
  * bench/results.json (bench/report.ts turns that into tables and bench/feed.svg). PostgreSQL from
@@ -15,6 +15,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withClient } from '../test/support/postgres.ts';
+import { benchBareFeed } from './bare-feed.ts';
 import { benchFeed } from './feed.ts';
 import { benchSignup } from './signup.ts';
 import { benchStartup } from './startup.ts';
@@ -30,7 +31,7 @@ const V8_YOUNG_GENERATION = { NODE_OPTIONS: '--max-semi-space-size=16' };
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'feed,uploads,signup,startup' },
+    only: { type: 'string', default: 'feed,bare,uploads,signup,startup' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10,25,50,100' },
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
@@ -87,6 +88,12 @@ try {
       serverEnv: V8_YOUNG_GENERATION,
       log,
     });
+    save();
+  }
+  if (parts.has('bare')) {
+    section('feed against bare node:http');
+    results.feedVsBare = await benchBareFeed({ connections: 50, seconds, rounds: 3, workDir, command: 'dist', log });
+    log(`  median ratio ${(results.feedVsBare as { medianRatio: number }).medianRatio}×`);
     save();
   }
   if (parts.has('uploads')) {

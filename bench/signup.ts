@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createMigratedDatabase } from './support/postgres.ts';
-import { startServer, type ServerCommand } from './support/server.ts';
+import { productionEnv, startServer, type ServerCommand } from './support/server.ts';
 import { wrk, type LoadResult } from './support/wrk.ts';
 
 export interface SignupResult extends LoadResult {
@@ -26,10 +26,9 @@ export async function benchSignup(options: {
     const server = await startServer(
       command,
       {
-        ENV: 'production',
-        APP_SECRET: randomBytes(24).toString('hex'),
+        ...productionEnv(),
         UPLOAD_DIR: join(workDir, 'uploads'),
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: '1',
         ...(postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: join(workDir, `pglite-${randomBytes(4).toString('hex')}`) }),
       },
       workDir,

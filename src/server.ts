@@ -48,6 +48,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   const shutdown = async (signal: string): Promise<number> => {
     deps.lifecycle.shuttingDown = true;
+    // Requests in flight complete, but must not keep their connection open afterwards (those
+    // arriving from now on are refused by the app, connection closed too).
+    for (const response of inFlight.values()) if (!response.headersSent) response.setHeader('connection', 'close');
     logger.info({ signal }, 'shutdown started');
     const drained = (async () => {
       // Stops accepting connections, closes idle keep-alive ones, answers 503 to new requests on busy

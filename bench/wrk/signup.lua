@@ -1,5 +1,5 @@
 -- POST /signup, request phase, as a crowd behind a load balancer: every request has a phone
--- number and a client address (X-Forwarded-For; the server runs with TRUST_PROXY=true) that no
+-- number and a client address (X-Forwarded-For; the server runs with TRUST_PROXY=1) that no
 -- other request of the run uses, so no limit is reached with the default limits.
 -- Numbers: +9198 <thread digit> <7-digit counter>, valid Indian mobile numbers.
 package.path = os.getenv("WRK_SCRIPTS") .. "/?.lua;" .. package.path
