@@ -133,7 +133,8 @@ const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(val
 
 async function startBareServer(responseFile: string): Promise<{ url: string; cpuSeconds(): number; stop(): void }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['bench/support/bare-server.mjs'], {
+  // Under tsx, which only loads it: the requests never pass through tsx.
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bare-server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), BARE_RESPONSE: responseFile },
     stdio: ['ignore', 'pipe', 'inherit'],

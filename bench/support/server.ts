@@ -43,11 +43,18 @@ export function productionEnv(): Record<string, string> {
 
 export type ServerCommand = 'dist' | 'tsx' | 'npm-start';
 
-/** Extra node flags for the `dist` server, e.g. BENCH_NODE_FLAGS=--cpu-prof (which NODE_OPTIONS refuses). */
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+/**
+ * `dist`: what `npm start` runs after its build (`node <flags> dist/main.js`, read from package.json),
+ * without npm in between, plus BENCH_NODE_FLAGS (e.g. `--cpu-prof`, which NODE_OPTIONS refuses, or
+ * `--max-semi-space-size=16`: given later, it wins over the start command's).
+ */
+const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
+const BENCH_NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
 
 const COMMANDS: Record<ServerCommand, string[]> = {
-  dist: [process.execPath, ...NODE_FLAGS, 'dist/main.js'],
+  dist: [process.execPath, ...START_FLAGS, ...BENCH_NODE_FLAGS, 'dist/main.js'],
   // `--import tsx` keeps the server in this one process (the tsx CLI would run it as a child).
   tsx: [process.execPath, '--import', 'tsx', 'src/main.ts'],
   'npm-start': ['npm', 'start', '--silent'],

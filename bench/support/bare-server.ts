@@ -2,10 +2,13 @@
 // headers and body our server sent for it (BARE_RESPONSE: a JSON file), on PORT. No routing, no
 // authentication, no logging: what Node.js itself costs per request.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import process from 'node:process';
+import { createServer, type OutgoingHttpHeaders } from 'node:http';
 
-const { status, headers, body } = JSON.parse(readFileSync(process.env.BARE_RESPONSE, 'utf8'));
+const { status, headers, body } = JSON.parse(readFileSync(process.env.BARE_RESPONSE!, 'utf8')) as {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  body: string;
+};
 const payload = Buffer.from(body);
 const server = createServer((_request, response) => {
   response.writeHead(status, headers);
