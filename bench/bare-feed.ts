@@ -4,8 +4,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { freePort } from '../test/support/server-process.ts';
-import { createMigratedDatabase, seed } from './support/postgres.ts';
-import { cpuSeconds, productionEnv, ROOT, startServer, type ServerCommand } from './support/server.ts';
+import { startFeedServer } from './support/feed-server.ts';
+import { cpuSeconds, ROOT, type ServerCommand } from './support/server.ts';
 import { wrk, type LoadResult } from './support/wrk.ts';
 
 export interface MeasuredLoad extends LoadResult {
@@ -62,69 +62,53 @@ export async function benchBareFeed(options: {
   log: (line: string) => void;
 }): Promise<BareFeedResult> {
   const { connections, seconds, rounds, workDir, command, log } = options;
-  const database = await createMigratedDatabase();
+  const { tokensFile, server, close } = await startFeedServer({ command, workDir, serverEnv: options.serverEnv });
   try {
-    const tokensFile = join(workDir, 'tokens.txt');
-    await seed(database.url, tokensFile);
     const token = readFileSync(tokensFile, 'utf8').split('\n')[0]!;
-    const server = await startServer(
-      command,
-      {
-        ...productionEnv(),
-        DATABASE_URL: database.url,
-        UPLOAD_DIR: join(workDir, 'uploads'),
-        ...options.serverEnv,
-      },
-      workDir,
-    );
+    const ours = await capture(server.url, token);
+    const responseFile = join(workDir, 'bare-response.json');
+    const headers = Object.fromEntries(Object.entries(ours.headers).filter(([name]) => !NODE_OWN_HEADERS.has(name)));
+    writeFileSync(responseFile, JSON.stringify({ status: ours.status, headers, body: ours.body }));
+    const bare = await startBareServer(responseFile);
     try {
-      const ours = await capture(server.url, token);
-      const responseFile = join(workDir, 'bare-response.json');
-      const headers = Object.fromEntries(Object.entries(ours.headers).filter(([name]) => !NODE_OWN_HEADERS.has(name)));
-      writeFileSync(responseFile, JSON.stringify({ status: ours.status, headers, body: ours.body }));
-      const bare = await startBareServer(responseFile);
-      try {
-        const answered = await capture(bare.url, token);
-        if (answered.bytes !== ours.bytes || answered.body !== ours.body)
-          throw new Error(`bare server answers ${answered.bytes} bytes, ours ${ours.bytes}`);
-        const env = { TOKENS_FILE: tokensFile };
-        const load = async (url: string, cpu: () => number): Promise<MeasuredLoad> => {
-          const before = cpu();
-          const result = await wrk(url, 'scheduled.lua', { connections, seconds, env });
-          return { ...result, cpuUsPerRequest: Math.round(((cpu() - before) * 1e6) / result.requests) };
-        };
-        // Warm-up: JIT, the pool's connections, the caches.
-        await wrk(bare.url, 'scheduled.lua', { connections, seconds: 3, env });
-        await wrk(server.url, 'scheduled.lua', { connections, seconds: 3, env });
-        const results: BareFeedRound[] = [];
-        for (let round = 0; round < rounds; round++) {
-          const bareResult = await load(bare.url, bare.cpuSeconds);
-          const oursResult = await load(server.url, server.cpuSeconds);
-          const ratio = round2(oursResult.requestsPerSecond / bareResult.requestsPerSecond);
-          const cpuRatio = round2(bareResult.cpuUsPerRequest / oursResult.cpuUsPerRequest);
-          log(
-            `  ${connections} conns: bare node:http ${bareResult.requestsPerSecond} req/s, ${bareResult.cpuUsPerRequest} µs CPU/req | ` +
-              `ours ${oursResult.requestsPerSecond} req/s, ${oursResult.cpuUsPerRequest} µs CPU/req | ratio ${ratio}×, by CPU ${cpuRatio}× | ` +
-              `p99 ${bareResult.latencyMs.p99} / ${oursResult.latencyMs.p99} ms, errors ${bareResult.errors} / ${oursResult.errors}`,
-          );
-          results.push({ bare: bareResult, ours: oursResult, ratio, cpuRatio });
-        }
-        return {
-          command,
-          connections,
-          responseBytes: ours.bytes,
-          rounds: results,
-          medianRatio: median(results.map((r) => r.ratio)),
-          medianCpuRatio: median(results.map((r) => r.cpuRatio)),
-        };
-      } finally {
-        bare.stop();
+      const answered = await capture(bare.url, token);
+      if (answered.bytes !== ours.bytes || answered.body !== ours.body)
+        throw new Error(`bare server answers ${answered.bytes} bytes, ours ${ours.bytes}`);
+      const env = { TOKENS_FILE: tokensFile };
+      const load = async (url: string, cpu: () => number): Promise<MeasuredLoad> => {
+        const before = cpu();
+        const result = await wrk(url, 'scheduled.lua', { connections, seconds, env });
+        return { ...result, cpuUsPerRequest: Math.round(((cpu() - before) * 1e6) / result.requests) };
+      };
+      // Warm-up: JIT, the pool's connections, the caches.
+      await wrk(bare.url, 'scheduled.lua', { connections, seconds: 3, env });
+      await wrk(server.url, 'scheduled.lua', { connections, seconds: 3, env });
+      const results: BareFeedRound[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const bareResult = await load(bare.url, bare.cpuSeconds);
+        const oursResult = await load(server.url, server.cpuSeconds);
+        const ratio = round2(oursResult.requestsPerSecond / bareResult.requestsPerSecond);
+        const cpuRatio = round2(bareResult.cpuUsPerRequest / oursResult.cpuUsPerRequest);
+        log(
+          `  ${connections} conns: bare node:http ${bareResult.requestsPerSecond} req/s, ${bareResult.cpuUsPerRequest} µs CPU/req | ` +
+            `ours ${oursResult.requestsPerSecond} req/s, ${oursResult.cpuUsPerRequest} µs CPU/req | ratio ${ratio}×, by CPU ${cpuRatio}× | ` +
+            `p99 ${bareResult.latencyMs.p99} / ${oursResult.latencyMs.p99} ms, errors ${bareResult.errors} / ${oursResult.errors}`,
+        );
+        results.push({ bare: bareResult, ours: oursResult, ratio, cpuRatio });
       }
+      return {
+        command,
+        connections,
+        responseBytes: ours.bytes,
+        rounds: results,
+        medianRatio: median(results.map((r) => r.ratio)),
+        medianCpuRatio: median(results.map((r) => r.cpuRatio)),
+      };
     } finally {
-      await server.stop();
+      bare.stop();
     }
   } finally {
-    await database.drop();
+    await close();
   }
 }
 
