@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../test/support/server-process.ts';
 import { createMigratedDatabase, seed } from './support/postgres.ts';
@@ -91,9 +90,9 @@ export async function benchMetricsCost(options: {
       for (let burst = 1; burst <= bursts; burst++) {
         for (const mode of burst % 2 === 1 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
           const server = byMode[mode];
-          const cpuBefore = cpuSeconds(server.pid);
+          const cpuBefore = server.cpuSeconds();
           const result = await wrk(server.url, script, { connections, seconds, env });
-          const cpuMicrosPerRequest = Math.round(((cpuSeconds(server.pid) - cpuBefore) * 1e6) / result.requests);
+          const cpuMicrosPerRequest = Math.round(((server.cpuSeconds() - cpuBefore) * 1e6) / result.requests);
           log(
             `  ${workload.padEnd(6)} burst ${String(burst).padStart(2)} metrics ${mode.padEnd(3)}: ${result.requestsPerSecond} req/s, ` +
               `${cpuMicrosPerRequest} µs CPU/request, p99 ${result.latencyMs.p99} ms, errors ${result.errors}`,
@@ -149,16 +148,6 @@ function scrapeEvery(url: string, intervalMs: number): { stop(): Promise<{ scrap
       return { scrapes, failed };
     },
   };
-}
-
-// sysconf(_SC_CLK_TCK): 100 on the Linux builds Node.js runs on.
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User + system CPU seconds process `pid` has used (/proc/<pid>/stat fields 14 and 15, in clock ticks). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 function median(values: number[]): number {
