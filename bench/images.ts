@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { rgbaToThumbHash } from 'thumbhash';
+import { openDatabase } from '../src/platform/db/open.ts';
+import { Migrator } from '../src/platform/db/migrator.ts';
+import { uploadForm } from '../test/support/multipart.ts';
+import { createSignedInUser } from '../test/support/users.ts';
+import { ROOT, startServer } from './support/server.ts';
+import { benchUploads, type UploadRun } from './uploads.ts';
+
+const MIB = 1024 * 1024;
+const FEED_SIZE = 20;
+
+/** A photo-like JPEG: sensor noise compresses about as badly as a detailed phone photo. */
+function photo(width: number, height: number, sigma: number, quality: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma } } })
+    .jpeg({ quality })
+    .toBuffer();
+}
+
+export interface ImagesResults {
+  inputs: Record<string, { width: number; height: number; mib: number }>;
+  feed: { creatives: number; originalsMib: number; storedOriginalsMib: number; thumbsMib: number; feedsMib: number; thumbsPercent: number; feedsPercent: number };
+  uploads: (UploadRun & { image: string; server: 'today' | 'images' })[];
+  /** Milliseconds of each step for one 4000×3000 photo, in this process, one libvips thread. */
+  stepsMs: Record<string, number>;
+}
+
+/**
+ * Issue 11's measurements: the bytes a client downloads for a feed of 20 creatives made from
+ * ~10 MiB photos (originals vs thumb vs feed); uploads/s and peak server RSS for 4000×3000 photos
+ * and 1 MiB images at 1 and 16 concurrent uploads, against today's server (the branch point, which
+ * stores bytes as sent) for the 1 MiB ones; and where the time of one photo goes.
+ */
+export async function benchImages(options: { workDir: string; baseline: string; uploads: number; log: (line: string) => void }): Promise<ImagesResults> {
+  const { workDir, log } = options;
+  log('  making the photos …');
+  const feedPhotos = await Promise.all(Array.from({ length: FEED_SIZE }, () => photo(4000, 3000, 40, 96)));
+  const camera = await photo(4000, 3000, 25, 94);
+  const small = await photo(1600, 1200, 25, 90);
+  const inputs = {
+    'feed photo 4000×3000': { width: 4000, height: 3000, mib: round(feedPhotos[0]!.length / MIB) },
+    'photo 4000×3000': { width: 4000, height: 3000, mib: round(camera.length / MIB) },
+    '1 MiB 1600×1200': { width: 1600, height: 1200, mib: round(small.length / MIB) },
+  };
+
+  const feed = await feedBytes(feedPhotos, workDir);
+  log(`  feed of ${FEED_SIZE}: originals ${feed.originalsMib} MiB, thumbs ${feed.thumbsMib} MiB (${feed.thumbsPercent} %), feed ${feed.feedsMib} MiB (${feed.feedsPercent} %)`);
+
+  const uploads: ImagesResults['uploads'] = [];
+  const runs = [
+    { image: 'photo 4000×3000', bytes: camera, server: 'images' as const },
+    { image: '1 MiB 1600×1200', bytes: small, server: 'images' as const },
+    { image: '1 MiB 1600×1200', bytes: small, server: 'today' as const },
+  ];
+  for (const { image, bytes, server } of runs) {
+    for (const concurrency of [1, 16]) {
+      const run = await benchUploads({
+        database: 'postgres',
+        image: { bytes, filename: 'photo.jpg', contentType: 'image/jpeg' },
+        concurrency,
+        uploads: options.uploads,
+        workDir,
+        command: 'dist',
+        root: server === 'today' ? options.baseline : ROOT,
+      });
+      log(
+        `  ${server} ${image} × ${concurrency}: ${run.uploadsPerSecond} uploads/s, p50 ${run.latencyMs.p50} ms, ` +
+          `failures ${run.failures}, RSS idle ${run.rssMib.idle} / peak ${run.rssMib.peakDuringUploads} MiB`,
+      );
+      uploads.push({ ...run, image, server });
+    }
+  }
+  const stepsMs = await steps(camera, workDir);
+  log(`  steps of one photo (ms): ${JSON.stringify(stepsMs)}`);
+  return { inputs, feed, uploads, stepsMs };
+}
+
+/** Uploads the photos, then downloads what a feed shows: each original, thumb and feed variant. */
+async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
+  const dataDir = join(workDir, `pglite-${randomBytes(4).toString('hex')}`);
+  const db = await openDatabase({ databaseUrl: undefined, dataDir });
+  let authorization: string;
+  try {
+    await new Migrator(db).up();
+    authorization = (await createSignedInUser(db)).headers.authorization;
+  } finally {
+    await db.close();
+  }
+  const server = await startServer(
+    'dist',
+    { ENV: 'production', APP_SECRET: randomBytes(24).toString('hex'), DATA_DIR: dataDir, UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`), MAX_UPLOAD_BYTES: String(16 * MIB) },
+    workDir,
+  );
+  try {
+    const today = new Date().toISOString().slice(0, 10);
+    for (const bytes of photos) {
+      const form = uploadForm(bytes, today, { filename: 'photo.jpg', contentType: 'image/jpeg' });
+      const res = await fetch(`${server.url}/upload-creative`, { method: 'POST', headers: { ...form.headers, authorization }, body: form.body });
+      if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+    }
+    const scheduled = (await (await fetch(`${server.url}/scheduled?tz=UTC`, { headers: { authorization } })).json()) as {
+      scheduled_creatives: { today: { creative_url: string; variants: { thumb: string; feed: string } }[] };
+    };
+    const creatives = scheduled.scheduled_creatives.today;
+    const download = async (url: string) => (await (await fetch(new URL(url, server.url))).arrayBuffer()).byteLength;
+    const sum = async (urls: string[]) => (await Promise.all(urls.map(download))).reduce((a, b) => a + b, 0);
+    const originals = photos.reduce((total, bytes) => total + bytes.length, 0);
+    const storedOriginals = await sum(creatives.map((c) => c.creative_url));
+    const thumbs = await sum(creatives.map((c) => c.variants.thumb));
+    const feeds = await sum(creatives.map((c) => c.variants.feed));
+    return {
+      creatives: creatives.length,
+      originalsMib: round(originals / MIB),
+      storedOriginalsMib: round(storedOriginals / MIB),
+      thumbsMib: round(thumbs / MIB, 3),
+      feedsMib: round(feeds / MIB, 3),
+      thumbsPercent: round((thumbs / originals) * 100),
+      feedsPercent: round((feeds / originals) * 100),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The steps of src/creatives/images.ts one at a time, on one photo, as the server runs them. */
+async function steps(bytes: Buffer, workDir: string): Promise<Record<string, number>> {
+  const path = join(workDir, 'steps.jpg');
+  writeFileSync(path, bytes);
+  sharp.cache(false);
+  sharp.concurrency(1);
+  const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const t0 = performance.now();
+    const value = await fn();
+    return [value, Math.round(performance.now() - t0)];
+  };
+  const [, header] = await timed(() => sharp(path).metadata());
+  const [, decode] = await timed(() => sharp(path, { failOn: 'error' }).raw().toBuffer());
+  const [, original] = await timed(() => sharp(path, { failOn: 'error' }).rotate().keepIccProfile().jpeg({ quality: 90 }).toBuffer());
+  const [shrunk, shrink] = await timed(() =>
+    sharp(path, { failOn: 'error' }).rotate().resize({ width: 1080, withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true }),
+  );
+  const pixels = () => sharp(shrunk.data, { raw: shrunk.info });
+  const [, feedWebp] = await timed(() => pixels().webp({ quality: 80 }).toBuffer());
+  const [, thumbWebp] = await timed(() => pixels().resize({ width: 320 }).webp({ quality: 80 }).toBuffer());
+  const [, placeholder] = await timed(async () => {
+    const { data, info } = await pixels().resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    return rgbaToThumbHash(info.width, info.height, data);
+  });
+  return {
+    'header (metadata)': header,
+    'full decode alone (inside the original step)': decode,
+    'original: decode + rotate + JPEG q90 encode': original,
+    'variants: decode shrunk on load to 1080 wide': shrink,
+    'feed WebP encode': feedWebp,
+    'thumb resize + WebP encode': thumbWebp,
+    'placeholder (ThumbHash)': placeholder,
+  };
+}
+
+/** Today's server: the branch point's source beside this checkout's node_modules, built to dist/. */
+export function buildBaseline(commit: string, workDir: string): string {
+  const root = join(workDir, 'baseline');
+  mkdirSync(root);
+  execFileSync('sh', ['-c', `git -C "${ROOT}" archive ${commit} | tar -x -C "${root}"`]);
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  return root;
+}
+
+function round(value: number, digits = 2): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

@@ -1,0 +1,72 @@
+/** `npm run creatives:backfill [-- --concurrency N]`: variants, dimensions and placeholders for older creatives. */
+import { SingleBar } from 'cli-progress';
+import { ConfigError, environmentWithDotenv, loadConfig } from '../config.ts';
+import { backfillCreatives, type BackfillSummary } from '../creatives/backfill.ts';
+import { openStorage } from '../creatives/storage/open.ts';
+import { formatName, Migrator } from '../platform/db/migrator.ts';
+import { openDatabase } from '../platform/db/open.ts';
+
+const USAGE = 'usage: npm run creatives:backfill [-- --concurrency N]';
+
+class UsageError extends Error {}
+
+function parseConcurrency(args: string[], fallback: number): number {
+  if (args.length === 0) return fallback;
+  const [flag, value] = args;
+  if (flag !== '--concurrency' || args.length !== 2 || !/^[1-9]\d*$/.test(value ?? '')) throw new UsageError(USAGE);
+  return Number(value);
+}
+
+function report(summary: BackfillSummary): string {
+  const lines = [
+    `backfill: ${summary.total} creative${summary.total === 1 ? '' : 's'} to do: ${summary.done} done, ${summary.failed.length} failed (left as they were), ${summary.gone} deleted or changed meanwhile`,
+  ];
+  for (const failure of summary.failed) lines.push(`  #${failure.id} ${failure.url}: ${failure.reason}`);
+  return lines.join('\n');
+}
+
+async function run(args: string[]): Promise<BackfillSummary> {
+  const config = loadConfig(environmentWithDotenv());
+  const concurrency = parseConcurrency(args, config.imageConcurrency);
+  const db = await openDatabase(config);
+  try {
+    // The columns it fills come with migration 7; the server applies pending migrations the same way.
+    for (const m of await new Migrator(db).up()) console.error(`applied migration ${formatName(m)}`);
+    const storage = await openStorage(config);
+    // A bar on a terminal; elsewhere (a log, a pipe) each failure on its own line as it happens.
+    const bar = process.stderr.isTTY
+      ? new SingleBar({ format: 'backfill [{bar}] {value}/{total} {percentage}% · {failed} failed · ETA {eta_formatted}', hideCursor: true })
+      : undefined;
+    let failed = 0;
+    const summary = await backfillCreatives({
+      db,
+      storage,
+      maxPixels: config.maxImagePixels,
+      concurrency,
+      onStart: (total) => bar?.start(total, 0, { failed }),
+      onRow: (outcome) => {
+        if (outcome.status === 'failed') {
+          failed++;
+          if (!bar) console.error(`failed #${outcome.id} ${outcome.url}: ${outcome.reason}`);
+        }
+        bar?.increment({ failed });
+      },
+    });
+    bar?.stop();
+    return summary;
+  } finally {
+    await db.close();
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (summary) => {
+    console.log(report(summary));
+    process.exitCode = summary.failed.length > 0 ? 1 : 0;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) console.error(error.message);
+    else console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `backfill: ${(error as Error).message}`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);
