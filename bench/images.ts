@@ -23,7 +23,15 @@ function photo(width: number, height: number, sigma: number, quality: number): P
 
 export interface ImagesResults {
   inputs: Record<string, { width: number; height: number; mib: number }>;
-  feed: { creatives: number; originalsMib: number; storedOriginalsMib: number; thumbsMib: number; feedsMib: number; thumbsPercent: number; feedsPercent: number };
+  feed: {
+    creatives: number;
+    originalsMib: number;
+    storedOriginalsMib: number;
+    thumbsMib: number;
+    feedsMib: number;
+    thumbsPercent: number;
+    feedsPercent: number;
+  };
   uploads: (UploadRun & { image: string; server: 'today' | 'images' })[];
   /** Milliseconds of each step for one 4000×3000 photo, in this process, one libvips thread. */
   stepsMs: Record<string, number>;
@@ -35,7 +43,12 @@ export interface ImagesResults {
  * and 1 MiB images at 1 and 16 concurrent uploads, against today's server (the branch point, which
  * stores bytes as sent) for the 1 MiB ones; and where the time of one photo goes.
  */
-export async function benchImages(options: { workDir: string; baseline: string; uploads: number; log: (line: string) => void }): Promise<ImagesResults> {
+export async function benchImages(options: {
+  workDir: string;
+  baseline: string;
+  uploads: number;
+  log: (line: string) => void;
+}): Promise<ImagesResults> {
   const { workDir, log } = options;
   log('  making the photos …');
   const feedPhotos = await Promise.all(Array.from({ length: FEED_SIZE }, () => photo(4000, 3000, 40, 96)));
@@ -48,7 +61,9 @@ export async function benchImages(options: { workDir: string; baseline: string; 
   };
 
   const feed = await feedBytes(feedPhotos, workDir);
-  log(`  feed of ${FEED_SIZE}: originals ${feed.originalsMib} MiB, thumbs ${feed.thumbsMib} MiB (${feed.thumbsPercent} %), feed ${feed.feedsMib} MiB (${feed.feedsPercent} %)`);
+  log(
+    `  feed of ${FEED_SIZE}: originals ${feed.originalsMib} MiB, thumbs ${feed.thumbsMib} MiB (${feed.thumbsPercent} %), feed ${feed.feedsMib} MiB (${feed.feedsPercent} %)`,
+  );
 
   const uploads: ImagesResults['uploads'] = [];
   const runs = [
@@ -92,14 +107,24 @@ async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResul
   }
   const server = await startServer(
     'dist',
-    { ENV: 'production', APP_SECRET: randomBytes(24).toString('hex'), DATA_DIR: dataDir, UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`), MAX_UPLOAD_BYTES: String(16 * MIB) },
+    {
+      ENV: 'production',
+      APP_SECRET: randomBytes(24).toString('hex'),
+      DATA_DIR: dataDir,
+      UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`),
+      MAX_UPLOAD_BYTES: String(16 * MIB),
+    },
     workDir,
   );
   try {
     const today = new Date().toISOString().slice(0, 10);
     for (const bytes of photos) {
       const form = uploadForm(bytes, today, { filename: 'photo.jpg', contentType: 'image/jpeg' });
-      const res = await fetch(`${server.url}/upload-creative`, { method: 'POST', headers: { ...form.headers, authorization }, body: form.body });
+      const res = await fetch(`${server.url}/upload-creative`, {
+        method: 'POST',
+        headers: { ...form.headers, authorization },
+        body: form.body,
+      });
       if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
     }
     const scheduled = (await (await fetch(`${server.url}/scheduled?tz=UTC`, { headers: { authorization } })).json()) as {
@@ -139,15 +164,25 @@ async function steps(bytes: Buffer, workDir: string): Promise<Record<string, num
   };
   const [, header] = await timed(() => sharp(path).metadata());
   const [, decode] = await timed(() => sharp(path, { failOn: 'error' }).raw().toBuffer());
-  const [, original] = await timed(() => sharp(path, { failOn: 'error' }).rotate().keepIccProfile().jpeg({ quality: 90 }).toBuffer());
+  const [, original] = await timed(() =>
+    sharp(path, { failOn: 'error' }).rotate().keepIccProfile().jpeg({ quality: 90 }).toBuffer(),
+  );
   const [shrunk, shrink] = await timed(() =>
-    sharp(path, { failOn: 'error' }).rotate().resize({ width: 1080, withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true }),
+    sharp(path, { failOn: 'error' })
+      .rotate()
+      .resize({ width: 1080, withoutEnlargement: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
   );
   const pixels = () => sharp(shrunk.data, { raw: shrunk.info });
   const [, feedWebp] = await timed(() => pixels().webp({ quality: 80 }).toBuffer());
   const [, thumbWebp] = await timed(() => pixels().resize({ width: 320 }).webp({ quality: 80 }).toBuffer());
   const [, placeholder] = await timed(async () => {
-    const { data, info } = await pixels().resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await pixels()
+      .resize(100, 100, { fit: 'inside' })
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return rgbaToThumbHash(info.width, info.height, data);
   });
   return {

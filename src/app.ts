@@ -10,6 +10,7 @@ import type { TrustProxy } from './config.ts';
 import type { AppDependencies } from './container.ts';
 import { fileRoutes } from './creatives/file-routes.ts';
 import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
+import { VARIANT_WIDTHS } from './creatives/images.ts';
 import { creativesRoutes } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
 import { AccessLog } from './platform/http/access-log.ts';
@@ -99,7 +100,11 @@ export async function buildApp(deps: AppDependencies) {
 
   // Public routes: a stale token in the header never blocks them.
   await app.register(healthRoutes, { checks: deps.readinessChecks });
-  await app.register(metaRoutes, { config, acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime) });
+  await app.register(metaRoutes, {
+    config,
+    acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime),
+    variantWidths: VARIANT_WIDTHS,
+  });
   await app.register(signupRoutes, deps);
   await app.register(fileRoutes, { directory: deps.storage.directory });
   await app.register(webRoutes);
@@ -109,7 +114,7 @@ export async function buildApp(deps: AppDependencies) {
     protectScope(scope, deps.sessions);
     await scope.register(accountRoutes, { sessions: deps.sessions });
     await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
-    await scope.register(uploadRoutes, { creatives: deps.creatives, rules: config });
+    await scope.register(uploadRoutes, { creatives: deps.creatives, images: deps.images, rules: config });
   });
 
   return app;

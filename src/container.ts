@@ -12,6 +12,7 @@ import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from '
 import { deleteExpiredTokens } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createFeedCache } from './creatives/feed-cache.ts';
+import { ImageProcessor } from './creatives/images.ts';
 import { CreativesService } from './creatives/service.ts';
 import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
 import { BackgroundTasks } from './platform/background.ts';
@@ -40,6 +41,8 @@ export interface AppDependencies {
   storage: LocalDiskStorage;
   sessions: Sessions;
   creatives: CreativesService;
+  /** Decodes and strips uploads and makes their variants, IMAGE_CONCURRENCY at a time. */
+  images: ImageProcessor;
 }
 
 export interface Dependencies extends AppDependencies {
@@ -119,6 +122,7 @@ export async function createDependencies(
     storage,
     sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
     creatives: new CreativesService(db, storage, createFeedCache({ ttlMs: overrides.cacheTtlMs, now }), logger),
+    images: new ImageProcessor({ maxPixels: config.maxImagePixels }, config.imageConcurrency),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },

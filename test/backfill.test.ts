@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { backfillCreatives, type BackfillSummary, type RowOutcome } from '../src/creatives/backfill.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
-import { databaseBackends } from './support/backends.ts';
+import { Migrator } from '../src/platform/db/migrator.ts';
+import { databaseBackends, tempDir } from './support/backends.ts';
 import { uploadForm } from './support/multipart.ts';
 import { BLUE, halves, near, pixelAt, RED, sidewaysPhoneJpeg } from './support/photos.ts';
-import { ROOT, runProcess } from './support/server-process.ts';
+import { runProcess } from './support/server-process.ts';
 import { createSignedInUser, type SignedInUser } from './support/users.ts';
 
 interface Row {
@@ -35,7 +36,11 @@ for (const backend of databaseBackends) {
     after(() => t.close());
 
     /** A row as the original server inserted it: no type, no size, its file named after the client's. */
-    async function insertLikeTheOriginal(bytes: Buffer | undefined, extension: string, urlPrefix = '/uploads/'): Promise<{ id: number; name: string }> {
+    async function insertLikeTheOriginal(
+      bytes: Buffer | undefined,
+      extension: string,
+      urlPrefix = '/uploads/',
+    ): Promise<{ id: number; name: string }> {
       const name = `${randomUUID()}.${extension}`;
       if (bytes) writeFileSync(join(t.uploadDir, name), bytes);
       const { rows } = await t.deps.db.query<{ id: number }>(
@@ -46,11 +51,22 @@ for (const backend of databaseBackends) {
     }
 
     const row = async (id: number) =>
-      (await t.deps.db.query<Row>('SELECT id, creative_url, content_type, size_bytes, width, height, thumb_url, feed_url, placeholder FROM creatives WHERE id = $1', [id]))
-        .rows[0]!;
+      (
+        await t.deps.db.query<Row>(
+          'SELECT id, creative_url, content_type, size_bytes, width, height, thumb_url, feed_url, placeholder FROM creatives WHERE id = $1',
+          [id],
+        )
+      ).rows[0]!;
     const file = (url: string) => readFileSync(join(t.uploadDir, url.replace(/^\.?\/uploads\//, '')));
     const backfill = (onRow?: (outcome: RowOutcome) => void): Promise<BackfillSummary> =>
-      backfillCreatives({ db: t.deps.db, storage: t.deps.storage, maxPixels: 40_000_000, concurrency: 2, batchSize: 2, onRow });
+      backfillCreatives({
+        db: t.deps.db,
+        creatives: t.deps.creatives,
+        images: t.deps.images,
+        concurrency: 2,
+        batchSize: 2,
+        onRow,
+      });
 
     test('older rows get variants, dimensions, a placeholder and a stripped original; failures are kept; a second run does nothing', async () => {
       const sideways = await insertLikeTheOriginal(await sidewaysPhoneJpeg(800, 400), 'JPG');
@@ -58,11 +74,12 @@ for (const backend of databaseBackends) {
       const missing = await insertLikeTheOriginal(undefined, 'png');
       const garbage = Buffer.from('not an image at all, though named like one');
       const broken = await insertLikeTheOriginal(garbage, 'jpg');
+      const form = uploadForm(await halves(64, 32).png().toBuffer(), new Date().toISOString().slice(0, 10));
       const res = await t.app.inject({
         method: 'POST',
         url: '/upload-creative',
-        headers: { ...uploadForm(await halves(64, 32).png().toBuffer(), new Date().toISOString().slice(0, 10)).headers, ...asha.headers },
-        payload: uploadForm(await halves(64, 32).png().toBuffer(), new Date().toISOString().slice(0, 10)).body,
+        headers: { ...form.headers, ...asha.headers },
+        payload: form.body,
       });
       assert.equal(res.statusCode, 201, res.body);
       const fresh = await row((res.json() as { creative: { id: number } }).creative.id);
@@ -106,32 +123,73 @@ for (const backend of databaseBackends) {
 
       const filesAfterFirst = readdirSync(t.uploadDir).sort();
       const second = await backfill();
-      assert.deepEqual({ total: second.total, done: second.done, failed: second.failed.length }, { total: 2, done: 0, failed: 2 });
+      assert.deepEqual(
+        { total: second.total, done: second.done, failed: second.failed.length },
+        { total: 2, done: 0, failed: 2 },
+      );
       assert.deepEqual(readdirSync(t.uploadDir).sort(), filesAfterFirst, 'the second run changed no file');
       assert.deepEqual(await row(sideways.id), upright);
 
       // Resumable: once the missing file is there, the next run does that row alone.
       writeFileSync(join(t.uploadDir, missing.name), await halves(100, 50).gif().toBuffer());
       const third = await backfill();
-      assert.deepEqual({ total: third.total, done: third.done, failed: third.failed.map((f) => f.id) }, { total: 2, done: 1, failed: [broken.id] });
+      assert.deepEqual(
+        { total: third.total, done: third.done, failed: third.failed.map((f) => f.id) },
+        { total: 2, done: 1, failed: [broken.id] },
+      );
       assert.deepEqual([(await row(missing.id)).width, (await row(missing.id)).content_type], [100, 'image/gif']);
     });
+  });
 
-    test('npm run creatives:backfill prints a summary and exits 1 when a file failed', async () => {
-      await t.deps.db.query('DELETE FROM creatives');
-      const ok = await insertLikeTheOriginal(await halves(64, 32).jpeg().toBuffer(), 'jpeg');
-      const bad = await insertLikeTheOriginal(Buffer.from('garbage'), 'png');
-      const env = { ...t.database.env, UPLOAD_DIR: t.uploadDir, APP_TIMEZONE: 'UTC', LOG_LEVEL: 'silent' };
-      // An embedded database opens in one process at a time: the app's is closed for the CLI's turn.
-      if (backend.name === 'pglite') await t.deps.db.close();
-      const run = await runProcess(['npm', 'run', '--silent', 'creatives:backfill', '--', '--concurrency', '2'], env, ROOT);
-      assert.equal(run.code, 1, run.output);
-      assert.match(run.output, /2 creatives to do: 1 done, 1 failed/);
-      assert.match(run.output, new RegExp(`#${bad.id} /uploads/${bad.name}: `));
-      assert.doesNotMatch(run.output, new RegExp(`#${ok.id} `));
-      if (backend.name === 'pglite') return;
-      assert.notEqual((await row(ok.id)).width, null);
-      renameSync(join(t.uploadDir, bad.name), join(t.uploadDir, bad.name));
+  describe(`npm run creatives:backfill on ${backend.name}`, () => {
+    test('prints a summary naming each failed file, and exits 1 when one failed', async () => {
+      const database = await backend.create();
+      const uploadDir = tempDir('cheershare-uploads-');
+      try {
+        const db = await database.open();
+        let good: number, bad: number;
+        try {
+          await new Migrator(db).up();
+          const asha = await createSignedInUser(db, 'Asha');
+          const insert = async (name: string, bytes: Buffer) => {
+            writeFileSync(join(uploadDir, name), bytes);
+            const { rows } = await db.query<{ id: number }>(
+              'INSERT INTO creatives (user_id, creative_url, scheduled_at) VALUES ($1, $2, CURRENT_DATE) RETURNING id',
+              [asha.user.id, `./uploads/${name}`],
+            );
+            return rows[0]!.id;
+          };
+          good = await insert(`${randomUUID()}.jpeg`, await halves(64, 32).jpeg().toBuffer());
+          bad = await insert(`${randomUUID()}.png`, Buffer.from('garbage'));
+        } finally {
+          await db.close();
+        }
+        const cli = runProcess(
+          { ...database.env, UPLOAD_DIR: uploadDir, LOG_LEVEL: 'silent' },
+          { script: 'src/cli/backfill.ts', args: ['--concurrency', '2'] },
+        );
+        assert.equal(await cli.exited, 1, cli.stderr());
+        const output = cli.logs.map((line) => line.msg).join('\n');
+        assert.match(output, /2 creatives to do: 1 done, 1 failed/);
+        assert.match(output, new RegExp(`#${bad} \\./uploads/[0-9a-f-]{36}\\.png: the image does not decode`));
+        assert.doesNotMatch(output, new RegExp(`#${good} `));
+        assert.match(cli.stderr(), new RegExp(`failed #${bad} `), 'without a terminal, each failure as it happens');
+        const reopened = await database.open();
+        try {
+          const { rows } = await reopened.query<{ id: number; width: number | null }>(
+            'SELECT id, width FROM creatives ORDER BY id',
+          );
+          assert.deepEqual(rows, [
+            { id: good, width: 64 },
+            { id: bad, width: null },
+          ]);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await database.drop();
+        rmSync(uploadDir, { recursive: true, force: true });
+      }
     });
   });
 }

@@ -6,7 +6,18 @@ import sharp from 'sharp';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends } from './support/backends.ts';
 import { uploadForm, type MultipartBody } from './support/multipart.ts';
-import { animatedGif, BLUE, halves, near, pixelAt, pngDeclaring, pngWithText, RED, SECRET, sidewaysPhoneJpeg } from './support/photos.ts';
+import {
+  animatedGif,
+  BLUE,
+  halves,
+  near,
+  pixelAt,
+  pngDeclaring,
+  pngWithText,
+  RED,
+  SECRET,
+  sidewaysPhoneJpeg,
+} from './support/photos.ts';
 import { createSignedInUser, type SignedInUser } from './support/users.ts';
 
 const MAX_IMAGE_PIXELS = 2_000_000;
@@ -29,14 +40,24 @@ for (const backend of databaseBackends) {
     let t: TestApp;
     let asha: SignedInUser;
     before(async () => {
-      t = await buildTestApp(backend, { APP_TIMEZONE: 'UTC', MAX_IMAGE_PIXELS: String(MAX_IMAGE_PIXELS), IMAGE_CONCURRENCY: '1' });
+      t = await buildTestApp(backend, {
+        APP_TIMEZONE: 'UTC',
+        MAX_IMAGE_PIXELS: String(MAX_IMAGE_PIXELS),
+        IMAGE_CONCURRENCY: '1',
+      });
       asha = await createSignedInUser(t.deps.db, 'Asha');
     });
     after(() => t.close());
 
     const upload = (form: MultipartBody) =>
-      t.app.inject({ method: 'POST', url: '/upload-creative', headers: { ...form.headers, ...asha.headers }, payload: form.body });
-    const uploadImage = (bytes: Buffer) => upload(uploadForm(bytes, today(), { filename: 'photo.jpg', contentType: 'image/jpeg' }));
+      t.app.inject({
+        method: 'POST',
+        url: '/upload-creative',
+        headers: { ...form.headers, ...asha.headers },
+        payload: form.body,
+      });
+    const uploadImage = (bytes: Buffer) =>
+      upload(uploadForm(bytes, today(), { filename: 'photo.jpg', contentType: 'image/jpeg' }));
     const fetchFile = async (url: string) => {
       const res = await t.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, url);
@@ -94,7 +115,9 @@ for (const backend of databaseBackends) {
       assert.equal(variantResponse.headers['cache-control'], 'public, max-age=31536000, immutable');
       // The row says the same as the answer, and the feed shows it.
       const scheduled = await t.app.inject({ method: 'GET', url: '/scheduled?tz=UTC', headers: asha.headers });
-      const shown = (scheduled.json() as { scheduled_creatives: { today: CreativeJson[] } }).scheduled_creatives.today.find((c) => c.id === creative.id);
+      const shown = (scheduled.json() as { scheduled_creatives: { today: CreativeJson[] } }).scheduled_creatives.today.find(
+        (c) => c.id === creative.id,
+      );
       assert.deepEqual(shown, creative);
     });
 
@@ -129,7 +152,7 @@ for (const backend of databaseBackends) {
       const photo = await halves(1200, 800).jpeg().toBuffer();
       let most = 0;
       let queued = 0;
-      const slots = t.deps.imageSlots;
+      const slots = t.deps.images.slots;
       const watching = setInterval(() => {
         most = Math.max(most, slots.activeCount);
         queued = Math.max(queued, slots.pendingCount);
@@ -146,7 +169,9 @@ for (const backend of databaseBackends) {
 
     test('deleting a creative removes its original and both variants', async () => {
       const creative = await uploaded(await halves(400, 200).jpeg().toBuffer());
-      const names = [creative.creative_url, creative.variants!.thumb, creative.variants!.feed].map((url) => url.slice('/uploads/'.length));
+      const names = [creative.creative_url, creative.variants!.thumb, creative.variants!.feed].map((url) =>
+        url.slice('/uploads/'.length),
+      );
       for (const name of names) assert.ok(listing().includes(name), name);
       const res = await t.app.inject({ method: 'DELETE', url: `/creatives/${creative.id}`, headers: asha.headers });
       assert.equal(res.statusCode, 204);
@@ -165,8 +190,12 @@ for (const backend of databaseBackends) {
       for (const url of [`${stem}.small.webp`, `${stem}.thumb.png`, `${stem}.thumb.webp.jpg`]) {
         assert.equal((await t.app.inject({ method: 'GET', url })).statusCode, 404, url);
       }
-      assert.equal(readFileSync(join(t.uploadDir, `${stem.slice('/uploads/'.length)}.thumb.webp`)).subarray(8, 12).toString(), 'WEBP');
+      assert.equal(
+        readFileSync(join(t.uploadDir, `${stem.slice('/uploads/'.length)}.thumb.webp`))
+          .subarray(8, 12)
+          .toString(),
+        'WEBP',
+      );
     });
   });
 }
-

@@ -23,7 +23,12 @@ export function creativePicture(creative, alt) {
     alt,
     loading: 'lazy',
   });
-  const placeholder = h('img', { class: 'placeholder', src: placeholderUrl(creative.placeholder), alt: '', 'aria-hidden': 'true' });
+  const placeholder = h('img', {
+    class: 'placeholder',
+    src: placeholderUrl(creative.placeholder),
+    alt: '',
+    'aria-hidden': 'true',
+  });
   const reveal = () => {
     placeholder.remove();
     image.classList.remove('loading');

@@ -1,10 +1,15 @@
 /** `npm run creatives:backfill [-- --concurrency N]`: variants, dimensions and placeholders for older creatives. */
 import { SingleBar } from 'cli-progress';
+import pino from 'pino';
 import { ConfigError, environmentWithDotenv, loadConfig } from '../config.ts';
 import { backfillCreatives, type BackfillSummary } from '../creatives/backfill.ts';
-import { openStorage } from '../creatives/storage/open.ts';
+import { createFeedCache } from '../creatives/feed-cache.ts';
+import { ImageProcessor } from '../creatives/images.ts';
+import { CreativesService } from '../creatives/service.ts';
+import { LocalDiskStorage } from '../creatives/storage/local-disk.ts';
 import { formatName, Migrator } from '../platform/db/migrator.ts';
 import { openDatabase } from '../platform/db/open.ts';
+import { createLogger } from '../platform/logger.ts';
 
 const USAGE = 'usage: npm run creatives:backfill [-- --concurrency N]';
 
@@ -32,16 +37,21 @@ async function run(args: string[]): Promise<BackfillSummary> {
   try {
     // The columns it fills come with migration 7; the server applies pending migrations the same way.
     for (const m of await new Migrator(db).up()) console.error(`applied migration ${formatName(m)}`);
-    const storage = await openStorage(config);
+    const { storage } = await LocalDiskStorage.open(config.uploadDir);
+    // stdout is for the summary; the log (files that could not be removed) goes to stderr.
+    const creatives = new CreativesService(db, storage, createFeedCache(), createLogger(config, pino.destination(2)));
     // A bar on a terminal; elsewhere (a log, a pipe) each failure on its own line as it happens.
     const bar = process.stderr.isTTY
-      ? new SingleBar({ format: 'backfill [{bar}] {value}/{total} {percentage}% · {failed} failed · ETA {eta_formatted}', hideCursor: true })
+      ? new SingleBar({
+          format: 'backfill [{bar}] {value}/{total} {percentage}% · {failed} failed · ETA {eta_formatted}',
+          hideCursor: true,
+        })
       : undefined;
     let failed = 0;
     const summary = await backfillCreatives({
       db,
-      storage,
-      maxPixels: config.maxImagePixels,
+      creatives,
+      images: new ImageProcessor({ maxPixels: config.maxImagePixels }, concurrency),
       concurrency,
       onStart: (total) => bar?.start(total, 0, { failed }),
       onRow: (outcome) => {
@@ -66,7 +76,10 @@ run(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) console.error(error.message);
-    else console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `backfill: ${(error as Error).message}`);
+    else
+      console.error(
+        error instanceof ConfigError ? `configuration error: ${error.message}` : `backfill: ${(error as Error).message}`,
+      );
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

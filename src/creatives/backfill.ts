@@ -2,18 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import type { Queryable } from '../db/database.ts';
-import type { Storage } from '../storage/storage.ts';
-import { processImage } from './images.ts';
-import { countUnprocessedCreatives, findUnprocessedCreatives, recordStoredImage, type UnprocessedCreative } from './repository.ts';
-import { removeStoredObjects, storeImage } from './stored-image.ts';
+import type { Queryable } from '../platform/db/database.ts';
+import type { ImageProcessor } from './images.ts';
+import { countUnprocessedCreatives, findUnprocessedCreatives, type UnprocessedCreative } from './repository.ts';
+import type { CreativesService } from './service.ts';
 import { receiveToFile } from './temporary-file.ts';
 
 export interface BackfillOptions {
   db: Queryable;
-  storage: Storage;
-  maxPixels: number;
-  /** Images processed at once. */
+  creatives: CreativesService;
+  images: ImageProcessor;
+  /** Rows worked on at once (each is downloaded, processed and stored). */
   concurrency: number;
   /** Rows read from the database at a time. */
   batchSize?: number;
@@ -69,33 +68,34 @@ export async function backfillCreatives(options: BackfillOptions): Promise<Backf
 }
 
 async function backfillRow(row: UnprocessedCreative, options: BackfillOptions, workDirectory: string): Promise<RowOutcome> {
-  const outcome = await tryBackfillRow(row, options, workDirectory).catch(
-    (error: unknown): RowOutcome => ({ id: row.id, url: row.url, status: 'failed', reason: (error as Error).message }),
-  );
+  const outcome = await tryBackfillRow(row, options, workDirectory).catch((error: unknown): RowOutcome => ({
+    id: row.id,
+    url: row.url,
+    status: 'failed',
+    reason: (error as Error).message,
+  }));
   options.onRow?.(outcome);
   return outcome;
 }
 
-async function tryBackfillRow(row: UnprocessedCreative, { db, storage, maxPixels }: BackfillOptions, workDirectory: string): Promise<RowOutcome> {
+async function tryBackfillRow(
+  row: UnprocessedCreative,
+  { creatives, images }: BackfillOptions,
+  workDirectory: string,
+): Promise<RowOutcome> {
   const failed = (reason: string): RowOutcome => ({ id: row.id, url: row.url, status: 'failed', reason });
-  const key = storage.keyFromUrl(row.url);
+  const key = creatives.storage.keyFromUrl(row.url);
   if (key === undefined) return failed('the URL does not name a stored file');
-  const body = await storage.read(key);
+  const body = await creatives.storage.read(key);
   if (!body) return failed('the file is missing');
   const path = join(workDirectory, `${row.id}`);
   try {
     await receiveToFile(body, path);
-    const image = await processImage(path, { maxPixels });
+    const image = await images.process(path);
     if ('refused' in image) return failed(image.message);
-    const stored = await storeImage(storage, image);
-    if (!(await recordStoredImage(db, row, stored))) {
-      await removeStoredObjects(storage, stored.keys);
-      return { id: row.id, url: row.url, status: 'gone' };
-    }
+    const replaced = await creatives.replaceUnprocessedImage(row, image);
+    return { id: row.id, url: row.url, status: replaced ? 'done' : 'gone' };
   } finally {
     await rm(path, { force: true });
   }
-  // The row no longer names it; what cannot be removed now is swept later as a file no row names.
-  await storage.delete(key).catch(() => {});
-  return { id: row.id, url: row.url, status: 'done' };
 }

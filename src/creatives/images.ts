@@ -1,7 +1,9 @@
 import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import pLimit, { type LimitFunction } from 'p-limit';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
-import { ACCEPTED_IMAGE_TYPES, type ImageType } from '../images.ts';
+import { ACCEPTED_IMAGE_TYPES, type ImageType } from './image-type.ts';
 
 /** Widths of the WebP variants made of every creative; an image narrower than one is not enlarged. */
 export const VARIANT_WIDTHS = { thumb: 320, feed: 1080 } as const;
@@ -35,13 +37,26 @@ const VARIANT_QUALITY = 80;
 const PLACEHOLDER_SIZE = 100;
 
 /**
- * libvips keeps no cache of operations (each image is seen once, and the cache would only hold
- * memory) and uses `threadsPerImage` threads for each image, so that the images processed at once
- * times their threads stay near the number of cores.
+ * Processes images at most `concurrency` at a time (IMAGE_CONCURRENCY); the others wait their
+ * turn, first come first served. Memory stays bounded by that many decoded images: libvips keeps
+ * no cache of operations (each image is seen once, so a cache would only hold memory), and each
+ * image gets its share of the cores as libvips threads.
  */
-export function configureImageProcessing(threadsPerImage: number): void {
-  sharp.cache(false);
-  sharp.concurrency(Math.max(1, threadsPerImage));
+export class ImageProcessor {
+  readonly slots: LimitFunction;
+
+  constructor(
+    private readonly limits: ImageLimits,
+    concurrency: number,
+  ) {
+    this.slots = pLimit(concurrency);
+    sharp.cache(false);
+    sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / concurrency)));
+  }
+
+  process(path: string): Promise<ProcessedImage | ImageRefusal> {
+    return this.slots(() => processImage(path, this.limits));
+  }
 }
 
 /**

@@ -2,16 +2,19 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Queryable } from '../platform/db/database.ts';
 import { addDays } from '../platform/calendar.ts';
 import type { FeedCache } from './feed-cache.ts';
+import type { ProcessedImage } from './images.ts';
 import {
   deleteOwnCreative,
   findCreativesScheduledOn,
   findOwnCreatives,
   insertCreative,
+  recordProcessedImage,
   type Creative,
-  type NewCreative,
   type OwnCreativesQuery,
+  type UnprocessedCreative,
 } from './repository.ts';
-import type { PendingObject, Storage } from './storage/storage.ts';
+import type { Storage } from './storage/storage.ts';
+import { storeImage } from './stored-image.ts';
 
 export interface ScheduledFeed {
   today: Creative[];
@@ -19,8 +22,8 @@ export interface ScheduledFeed {
 }
 
 /**
- * The only writer of creatives: a row is recorded only once its file is published, a file whose
- * row cannot be recorded is removed, and every write invalidates this instance's feed cache.
+ * The only writer of creatives: a row is recorded only once its files are published, files whose
+ * row cannot be recorded are removed, and every write invalidates this instance's feed cache.
  */
 export class CreativesService {
   constructor(
@@ -30,30 +33,55 @@ export class CreativesService {
     private readonly logger: FastifyBaseLogger,
   ) {}
 
-  /** Publishes `object` and records it; on failure nothing of it remains. */
-  async create(object: PendingObject, creative: Omit<NewCreative, 'creativeUrl' | 'sizeBytes'>): Promise<Creative> {
-    await object.commit();
+  /** Stores `image` and its variants and records them; on failure nothing of it remains. */
+  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string }): Promise<Creative> {
+    const stored = await storeImage(this.storage, image);
     let created: Creative;
     try {
-      created = await insertCreative(this.db, { ...creative, creativeUrl: this.storage.url(object.key), sizeBytes: object.size });
+      created = await insertCreative(this.db, { ...creative, image: stored });
     } catch (error) {
-      // No row, so no file: the client is told it failed and may simply retry.
-      await this.removeFile(object.key, 'could not remove an unrecorded upload');
+      // No row, so no files: the client is told it failed and may simply retry.
+      await this.removeFiles(stored.keys, 'could not remove an unrecorded upload');
       throw error;
     }
     this.feedCache.invalidate();
     return created;
   }
 
-  /** Deletes the user's creative `id` and its file; false when the user has no such creative. */
+  /**
+   * Gives a creative stored before variants existed its processed image, in place of its original
+   * (under a new name: a URL never changes content). False, and nothing changed, when the row was
+   * deleted or changed meanwhile.
+   */
+  async replaceUnprocessedImage(creative: UnprocessedCreative, image: ProcessedImage): Promise<boolean> {
+    const stored = await storeImage(this.storage, image);
+    let recorded: boolean;
+    try {
+      recorded = await recordProcessedImage(this.db, creative, stored);
+    } catch (error) {
+      await this.removeFiles(stored.keys, 'could not remove an unrecorded image');
+      throw error;
+    }
+    if (!recorded) {
+      await this.removeFiles(stored.keys, 'could not remove an unrecorded image');
+      return false;
+    }
+    this.feedCache.invalidate();
+    await this.removeFiles([this.storage.keyFromUrl(creative.url)], 'could not delete a replaced original');
+    return true;
+  }
+
+  /** Deletes the user's creative `id` and its files; false when the user has no such creative. */
   async delete(userId: number, id: number): Promise<boolean> {
-    const url = await deleteOwnCreative(this.db, userId, id);
-    if (url === undefined) return false;
+    const urls = await deleteOwnCreative(this.db, userId, id);
+    if (urls === undefined) return false;
     this.feedCache.invalidate();
     // The row is gone first, so no row ever points at a missing file; a file that cannot be
     // removed is only wasted space.
-    const key = this.storage.keyFromUrl(url);
-    if (key !== undefined) await this.removeFile(key, 'could not delete a creative file');
+    await this.removeFiles(
+      urls.map((url) => this.storage.keyFromUrl(url)),
+      'could not delete a creative file',
+    );
     return true;
   }
 
@@ -76,7 +104,11 @@ export class CreativesService {
     return findOwnCreatives(this.db, query);
   }
 
-  private async removeFile(key: string, problem: string): Promise<void> {
-    await this.storage.delete(key).catch((err: unknown) => this.logger.error({ err, key }, problem));
+  private async removeFiles(keys: (string | undefined)[], problem: string): Promise<void> {
+    await Promise.all(
+      keys
+        .filter((key) => key !== undefined)
+        .map((key) => this.storage.delete(key).catch((err: unknown) => this.logger.error({ err, key }, problem))),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { PendingObject, Storage } from '../storage/storage.ts';
+import type { PendingObject, Storage } from './storage/storage.ts';
 import { VARIANT_NAMES, type ProcessedImage, type VariantName } from './images.ts';
 
 /** What a creative's row records of its stored image. */
@@ -26,7 +26,8 @@ export async function storeImage(storage: Storage, image: ProcessedImage): Promi
     const original = await storage.put(Readable.from([image.original]), image.type.extension);
     pending.push(original);
     const stem = original.key.slice(0, original.key.indexOf('.'));
-    for (const name of VARIANT_NAMES) pending.push(await storage.put(Readable.from([image.variants[name]]), `${name}.webp`, stem));
+    for (const name of VARIANT_NAMES)
+      pending.push(await storage.put(Readable.from([image.variants[name]]), `${name}.webp`, stem));
     // The original last: until it is there, nothing names the variants.
     for (const object of [...pending.slice(1), original]) {
       await object.commit();
@@ -44,15 +45,11 @@ export async function storeImage(storage: Storage, image: ProcessedImage): Promi
     sizeBytes: original.size,
     width: image.width,
     height: image.height,
-    variantUrls: Object.fromEntries(VARIANT_NAMES.map((name, i) => [name, storage.url(variants[i]!.key)])) as Record<VariantName, string>,
+    variantUrls: Object.fromEntries(VARIANT_NAMES.map((name, i) => [name, storage.url(variants[i]!.key)])) as Record<
+      VariantName,
+      string
+    >,
     placeholder: image.placeholder,
     keys: pending.map((object) => object.key),
   };
-}
-
-/** Removes the objects behind `keys`, all of them even when one fails; the first failure is thrown. */
-export async function removeStoredObjects(storage: Storage, keys: string[]): Promise<void> {
-  const results = await Promise.allSettled(keys.map((key) => storage.delete(key)));
-  const failed = results.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
 }

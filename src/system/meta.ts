@@ -10,6 +10,11 @@ const Meta = Type.Object({
   max_schedule_days: Type.Integer(),
   otp_length: Type.Integer(),
   accepted_types: Type.Array(Type.String()),
+  max_image_pixels: Type.Integer({ description: 'MAX_IMAGE_PIXELS: width × height × frames above this is refused' }),
+  variants: Type.Object(
+    { thumb: Type.Integer(), feed: Type.Integer() },
+    { description: 'Width in pixels of each variant a creative gets (never wider than the image)' },
+  ),
 });
 
 /** `GET /meta` (public): the limits a client checks before it sends anything. */
@@ -17,9 +22,10 @@ export interface MetaOptions {
   config: Config;
   /** MIME types an upload may have. */
   acceptedTypes: string[];
+  variantWidths: { thumb: number; feed: number };
 }
 
-export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { config, acceptedTypes }) => {
+export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { config, acceptedTypes, variantWidths }) => {
   app.get(
     '/meta',
     { schema: { tags: ['meta'], summary: 'Limits and the current date, for client-side validation', response: { 200: Meta } } },
@@ -30,6 +36,8 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { 
       max_schedule_days: config.maxScheduleDays,
       otp_length: config.otp.length,
       accepted_types: acceptedTypes,
+      max_image_pixels: config.maxImagePixels,
+      variants: variantWidths,
     }),
   );
 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -10,8 +10,10 @@ import type { PendingObject, Storage } from './storage.ts';
 export const URL_PREFIX = '/uploads/';
 
 // The original stored `<uuid><extension of the client's file name>`, so its files may end in
-// .jpeg or .JPG; ours always end in jpg, png, gif or webp.
-const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:jpe?g|png|gif|webp)$/i;
+// .jpeg or .JPG; ours always end in jpg, png, gif or webp, and an image's variants (see
+// VARIANT_WIDTHS) are `<uuid>.thumb.webp` and `<uuid>.feed.webp`.
+const STORED_NAME =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:(?:jpe?g|png|gif|webp)|(?:thumb|feed)\.webp)$/i;
 
 /** True for a name a stored creative can have; nothing else under UPLOAD_DIR is ever served or deleted. */
 export function isStoredName(name: string): boolean {
@@ -41,9 +43,9 @@ export class LocalDiskStorage implements Storage {
     return { storage, swept };
   }
 
-  async put(body: Readable, extension: string): Promise<PendingObject> {
-    const key = `${randomUUID()}.${extension}`;
-    if (!isStoredName(key)) throw new Error(`unsupported extension "${extension}"`);
+  async put(body: Readable, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
+    const key = `${stem}.${extension}`;
+    if (!isStoredName(key)) throw new Error(`not a stored object key: "${key}"`);
     const temporary = join(this.directory, temporaryName());
     const discard = () => rm(temporary, { force: true });
     // flush: the bytes reach the disk before the rename publishes the name.
@@ -64,6 +66,15 @@ export class LocalDiskStorage implements Storage {
       await discard();
       throw error;
     }
+  }
+
+  async read(key: string): Promise<Readable | undefined> {
+    if (!isStoredName(key)) throw new Error(`not a stored object key: "${key}"`);
+    const file = await open(join(this.directory, key)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    return file?.createReadStream();
   }
 
   async delete(key: string): Promise<void> {

@@ -8,8 +8,13 @@ import type { Readable } from 'node:stream';
  * after the file) without a half-accepted object ever being visible.
  */
 export interface Storage {
-  /** Streams `body` to a new object named `<uuid>.<extension>`; rejects, leaving nothing, if it errors. */
-  put(body: Readable, extension: string): Promise<PendingObject>;
+  /**
+   * Streams `body` to a new object named `<stem>.<extension>`, the stem a new UUID unless given
+   * (an image's variants share its stem); rejects, leaving nothing, if it errors.
+   */
+  put(body: Readable, extension: string, stem?: string): Promise<PendingObject>;
+  /** A published object's bytes; undefined when there is no such object. */
+  read(key: string): Promise<Readable | undefined>;
   /** Removes a published object; a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   /** The path clients fetch the object from. */
