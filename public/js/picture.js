@@ -18,8 +18,6 @@ export function creativePicture(creative, alt) {
     src: creative.variants.thumb,
     srcset: `${creative.variants.thumb} ${widthOf('thumb')}w, ${creative.variants.feed} ${widthOf('feed')}w`,
     sizes: TILE_SIZES,
-    width: creative.width,
-    height: creative.height,
     alt,
     loading: 'lazy',
   });

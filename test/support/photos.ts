@@ -103,10 +103,10 @@ export async function animatedGif(): Promise<Buffer> {
     .toBuffer();
 }
 
-/** The RGB of the pixel at (x, y) of an encoded image. */
+/** The RGB of the pixel at (x, y) of an encoded image (fractions rounded down). */
 export async function pixelAt(image: Buffer, x: number, y: number): Promise<{ r: number; g: number; b: number }> {
   const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const at = (y * info.width + x) * info.channels;
+  const at = (Math.floor(y) * info.width + Math.floor(x)) * info.channels;
   return { r: data[at]!, g: data[at + 1]!, b: data[at + 2]! };
 }
 
