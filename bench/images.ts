@@ -4,15 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
-import { openDatabase } from '../src/platform/db/open.ts';
-import { Migrator } from '../src/platform/db/migrator.ts';
 import { uploadForm } from '../test/support/multipart.ts';
-import { createSignedInUser } from '../test/support/users.ts';
 import { ROOT, startServer } from './support/server.ts';
-import { benchUploads, type UploadRun } from './uploads.ts';
+import { benchUploads, signedInBeforeStart, type UploadRun } from './uploads.ts';
 
 const MIB = 1024 * 1024;
 const FEED_SIZE = 20;
+/** ENV=production refuses the console SMS provider; for uploads the environments differ in nothing else. */
+const BENCH_ENV = 'development';
 
 /** A photo-like JPEG: sensor noise compresses about as badly as a detailed phone photo. */
 function photo(width: number, height: number, sigma: number, quality: number): Promise<Buffer> {
@@ -75,12 +74,14 @@ export async function benchImages(options: {
     for (const concurrency of [1, 16]) {
       const run = await benchUploads({
         database: 'postgres',
+        sizeMib: round(bytes.length / MIB),
         image: { bytes, filename: 'photo.jpg', contentType: 'image/jpeg' },
         concurrency,
         uploads: options.uploads,
         workDir,
         command: 'dist',
         root: server === 'today' ? options.baseline : ROOT,
+        serverEnv: { ENV: BENCH_ENV },
       });
       log(
         `  ${server} ${image} × ${concurrency}: ${run.uploadsPerSecond} uploads/s, p50 ${run.latencyMs.p50} ms, ` +
@@ -97,14 +98,7 @@ export async function benchImages(options: {
 /** Uploads the photos, then downloads what a feed shows: each original, thumb and feed variant. */
 async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
   const dataDir = join(workDir, `pglite-${randomBytes(4).toString('hex')}`);
-  const db = await openDatabase({ databaseUrl: undefined, dataDir });
-  let authorization: string;
-  try {
-    await new Migrator(db).up();
-    authorization = (await createSignedInUser(db)).headers.authorization;
-  } finally {
-    await db.close();
-  }
+  const authorization = await signedInBeforeStart({ databaseUrl: undefined, dataDir });
   const server = await startServer(
     'dist',
     {

@@ -7,7 +7,7 @@ import { png } from '../test/support/images.ts';
 import { uploadForm } from '../test/support/multipart.ts';
 import { createSignedInUser } from '../test/support/users.ts';
 import { createMigratedDatabase } from './support/postgres.ts';
-import { startServer, type ServerCommand } from './support/server.ts';
+import { ROOT, startServer, type ServerCommand } from './support/server.ts';
 
 const MIB = 1024 * 1024;
 
@@ -26,6 +26,20 @@ export interface UploadRun {
 }
 
 /**
+ * The Authorization header of a new user in a migrated database. Made before the server starts:
+ * an embedded database opens in one process at a time.
+ */
+export async function signedInBeforeStart(database: { databaseUrl: string | undefined; dataDir: string }): Promise<string> {
+  const db = await openDatabase(database);
+  try {
+    await new Migrator(db).up();
+    return (await createSignedInUser(db)).headers.authorization;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
  * `uploads` POST /upload-creative of one `sizeMib` PNG each, `concurrency` at a time (closed loop),
  * from a body built once so the client costs little CPU; the server on a fresh database.
  */
@@ -37,6 +51,10 @@ export async function benchUploads(options: {
   workDir: string;
   command: ServerCommand;
   serverEnv?: Record<string, string>;
+  /** A real image to send instead of a PNG padded to `sizeMib` (give its size as `sizeMib`). */
+  image?: { bytes: Buffer; filename: string; contentType: string };
+  /** The checkout whose server runs (see startServer). */
+  root?: string;
 }): Promise<UploadRun> {
   const { sizeMib, concurrency, uploads, workDir, command } = options;
   const size = Math.round(sizeMib * MIB);
@@ -44,15 +62,7 @@ export async function benchUploads(options: {
   const postgres = options.database === 'postgres' ? await createMigratedDatabase() : undefined;
   const databaseEnv: Record<string, string> = postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: dataDir };
   try {
-    // The user is made before the server starts: an embedded database opens in one process at a time.
-    const db = await openDatabase({ databaseUrl: postgres?.url, dataDir });
-    let authorization: string;
-    try {
-      await new Migrator(db).up();
-      authorization = (await createSignedInUser(db)).headers.authorization;
-    } finally {
-      await db.close();
-    }
+    const authorization = await signedInBeforeStart({ databaseUrl: postgres?.url, dataDir });
     const server = await startServer(
       command,
       {
@@ -64,10 +74,14 @@ export async function benchUploads(options: {
         ...options.serverEnv,
       },
       workDir,
+      undefined,
+      options.root ?? ROOT,
     );
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
     try {
-      const form = uploadForm(png(size), new Date().toISOString().slice(0, 10));
+      const form = options.image
+        ? uploadForm(options.image.bytes, new Date().toISOString().slice(0, 10), options.image)
+        : uploadForm(png(size), new Date().toISOString().slice(0, 10));
       const url = new URL('/upload-creative', server.url);
       const headers = { ...form.headers, authorization, 'content-length': String(form.body.length) };
       const uploadOnce = () =>

@@ -1,5 +1,6 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { pngChunk } from './images.ts';
 
 /** Real images made with sharp, carrying the metadata a phone or an editor would leave in them. */
 
@@ -38,15 +39,6 @@ export function noisyJpeg(width: number, height: number, quality = 92): Promise<
     .jpeg({ quality })
     .withExif(GPS_EXIF)
     .toBuffer();
-}
-
-export function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData));
-  return Buffer.concat([length, typeAndData, crc]);
 }
 
 const PNG_SIGNATURE_AND_IHDR = 8 + 12 + 13;
