@@ -50,7 +50,10 @@ export async function benchImages(options: {
 }): Promise<ImagesResults> {
   const { workDir, log } = options;
   log('  making the photos …');
-  const feedPhotos = await Promise.all(Array.from({ length: FEED_SIZE }, () => photo(4000, 3000, 40, 96)));
+  // Four different photos, five times each: as many bytes as twenty, in a fifth of the time to make.
+  const distinct: Buffer[] = [];
+  for (let i = 0; i < 4; i++) distinct.push(await photo(4000, 3000, 40, 96));
+  const feedPhotos = Array.from({ length: FEED_SIZE }, (_, i) => distinct[i % distinct.length]!);
   const camera = await photo(4000, 3000, 25, 94);
   const small = await photo(1600, 1200, 25, 90);
   const inputs = {
@@ -102,7 +105,7 @@ async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResul
   const server = await startServer(
     'dist',
     {
-      ENV: 'production',
+      ENV: BENCH_ENV,
       APP_SECRET: randomBytes(24).toString('hex'),
       DATA_DIR: dataDir,
       UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`),

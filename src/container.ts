@@ -13,6 +13,7 @@ import { deleteExpiredTokens } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createFeedCache } from './creatives/feed-cache.ts';
 import { ImageProcessor } from './creatives/images.ts';
+import { sweepTemporaryImages } from './creatives/temporary-file.ts';
 import { CreativesService } from './creatives/service.ts';
 import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
 import { BackgroundTasks } from './platform/background.ts';
@@ -79,6 +80,8 @@ export async function createDependencies(
     if (opened.swept > 0) {
       logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
     }
+    const sweptImages = await sweepTemporaryImages();
+    if (sweptImages > 0) logger.info({ files: sweptImages }, 'removed temporary images of interrupted uploads');
     const applied = await new Migrator(db).up();
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);

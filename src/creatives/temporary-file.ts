@@ -1,14 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isRunning } from '../platform/process.ts';
 
-/** A new path in the system's temporary directory, for an image on its way to being processed. */
+// `cheershare-image-<pid>-<uuid>`: the pid says whose it is, so a sweep never takes another
+// running process's upload.
+const TEMPORARY_IMAGE = /^cheershare-image-(\d+)-[0-9a-f-]{36}$/;
+
+/** A new path in the system's temporary directory (TMPDIR), for an image on its way to being processed. */
 export function temporaryImagePath(): string {
   return join(tmpdir(), `cheershare-image-${process.pid}-${randomUUID()}`);
+}
+
+/**
+ * Removes the temporary images of processes that are gone (killed mid-upload); returns how many.
+ * Not this process's own, even from an earlier process that had its pid: several apps may share
+ * one process (the tests) and the directory.
+ */
+export async function sweepTemporaryImages(): Promise<number> {
+  let swept = 0;
+  for (const name of await readdir(tmpdir())) {
+    const pid = Number(TEMPORARY_IMAGE.exec(name)?.[1] ?? NaN);
+    if (Number.isNaN(pid) || isRunning(pid)) continue;
+    await rm(join(tmpdir(), name), { force: true });
+    swept++;
+  }
+  return swept;
 }
 
 /** Streams `body` into a new file at `path`; on failure no file is left. */

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isRunning } from '../../platform/process.ts';
 import type { PendingObject, Storage } from './storage.ts';
 
 export const URL_PREFIX = '/uploads/';
@@ -123,13 +124,4 @@ async function idleLongerThan(path: string, ms: number): Promise<boolean> {
     () => Date.now(),
   );
   return Date.now() - modified > ms;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
