@@ -130,7 +130,7 @@ async function receiveUpload(request: FastifyRequest, rules: UploadRules): Promi
     failure = new HttpError(400, `field "scheduled_at" is missing: ${FIELDS}`, { field: 'scheduled_at' });
   if (failure !== undefined) {
     if (file) await rm(file.path, { force: true });
-    throw failure;
+    throw failure as Error;
   }
   return { ...file!, scheduledAt: scheduledAt! };
 }
