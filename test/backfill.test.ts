@@ -82,7 +82,7 @@ for (const backend of databaseBackends) {
         payload: form.body,
       });
       assert.equal(res.statusCode, 201, res.body);
-      const fresh = await row((res.json() as { creative: { id: number } }).creative.id);
+      const fresh = await row(res.json<{ creative: { id: number } }>().creative.id);
 
       const outcomes: RowOutcome[] = [];
       const first = await backfill((outcome) => outcomes.push(outcome));
@@ -106,7 +106,7 @@ for (const backend of databaseBackends) {
       assert.equal((await sharp(stripped).metadata()).exif, undefined);
       assert.ok(near(await pixelAt(stripped, 200, 100), RED) && near(await pixelAt(stripped, 200, 700), BLUE), 'upright');
       assert.equal(upright.thumb_url, upright.creative_url.replace(/\.jpg$/, '.thumb.webp'));
-      assert.equal((await sharp(file(upright.thumb_url!)).metadata()).width, 320);
+      assert.equal((await sharp(file(upright.thumb_url)).metadata()).width, 320);
       assert.equal((await sharp(file(upright.feed_url!)).metadata()).width, 400);
       assert.ok(!existsSync(join(t.uploadDir, sideways.name)), 'the unstripped original is removed');
 

@@ -30,7 +30,9 @@ for (const backend of databaseBackends) {
         body: done.body,
       });
       assert.equal(res.status, 201);
-      const { creative } = (await res.json()) as { creative: { creative_url: string; variants: { thumb: string; feed: string } } };
+      const { creative } = (await res.json()) as {
+        creative: { creative_url: string; variants: { thumb: string; feed: string } };
+      };
       const kept = [creative.creative_url, creative.variants.thumb, creative.variants.feed]
         .map((url) => url.slice('/uploads/'.length))
         .sort();

@@ -69,7 +69,7 @@ for (const backend of databaseBackends) {
     async function uploaded(bytes: Buffer): Promise<CreativeJson> {
       const res = await uploadImage(bytes);
       assert.equal(res.statusCode, 201, res.body);
-      return (res.json() as { creative: CreativeJson }).creative;
+      return res.json<{ creative: CreativeJson }>().creative;
     }
 
     async function assertRefused(bytes: Buffer, status: number, code: string) {
@@ -107,17 +107,17 @@ for (const backend of databaseBackends) {
         assert.equal(metadata.exif, undefined, `${url} has no EXIF`);
         assert.ok(!bytes.includes('PhoneMaker'), `${url} names no camera`);
         assert.equal(metadata.width, width, url);
-        assert.ok(near(await pixelAt(bytes, width / 2, metadata.height! / 4), RED), `${url}: red on top`);
-        assert.ok(near(await pixelAt(bytes, width / 2, (metadata.height! * 3) / 4), BLUE), `${url}: blue below`);
+        assert.ok(near(await pixelAt(bytes, width / 2, metadata.height / 4), RED), `${url}: red on top`);
+        assert.ok(near(await pixelAt(bytes, width / 2, (metadata.height * 3) / 4), BLUE), `${url}: blue below`);
       }
       const variantResponse = await t.app.inject({ method: 'GET', url: creative.variants!.thumb });
       assert.equal(variantResponse.headers['content-type'], 'image/webp');
       assert.equal(variantResponse.headers['cache-control'], 'public, max-age=31536000, immutable');
       // The row says the same as the answer, and the feed shows it.
       const scheduled = await t.app.inject({ method: 'GET', url: '/scheduled?tz=UTC', headers: asha.headers });
-      const shown = (scheduled.json() as { scheduled_creatives: { today: CreativeJson[] } }).scheduled_creatives.today.find(
-        (c) => c.id === creative.id,
-      );
+      const shown = scheduled
+        .json<{ scheduled_creatives: { today: CreativeJson[] } }>()
+        .scheduled_creatives.today.find((c) => c.id === creative.id);
       assert.deepEqual(shown, creative);
     });
 
