@@ -1,7 +1,8 @@
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import pLimit, { type LimitFunction } from 'p-limit';
-import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import type sharpFunction from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { ACCEPTED_IMAGE_TYPES, type ImageType } from './image-type.ts';
 
@@ -50,13 +51,32 @@ export class ImageProcessor {
     concurrency: number,
   ) {
     this.slots = pLimit(concurrency);
-    sharp.cache(false);
-    sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / concurrency)));
+    this.threadsPerImage = Math.max(1, Math.floor(availableParallelism() / concurrency));
   }
 
+  private readonly threadsPerImage: number;
+
   process(path: string): Promise<ProcessedImage | ImageRefusal> {
-    return this.slots(() => processImage(path, this.limits));
+    return this.slots(async () => {
+      // A setting of the whole process: the processors in it (one, outside tests) agree on it.
+      (await loadSharp()).concurrency(this.threadsPerImage);
+      return processImage(path, this.limits);
+    });
   }
+}
+
+type SharpFunction = typeof sharpFunction;
+let sharpLoading: Promise<SharpFunction> | undefined;
+
+/**
+ * sharp loads on the first image rather than at start-up: opening libvips' shared library takes
+ * 0.1–0.8 s of a cold start on this machine, depending on its load.
+ */
+function loadSharp(): Promise<SharpFunction> {
+  return (sharpLoading ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  }));
 }
 
 /**
@@ -64,6 +84,7 @@ export class ImageProcessor {
  * the pixel count is checked from the header first, so a decompression bomb is never decoded.
  */
 export async function processImage(path: string, limits: ImageLimits): Promise<ProcessedImage | ImageRefusal> {
+  const sharp = await loadSharp();
   let header: Metadata;
   try {
     header = await sharp(path, { limitInputPixels: false }).metadata();
@@ -85,7 +106,7 @@ export async function processImage(path: string, limits: ImageLimits): Promise<P
   const options: SharpOptions = { failOn: 'error', limitInputPixels: limits.maxPixels };
   try {
     const original = await encodeOriginal(sharp(path, { ...options, animated: frames > 1 }).rotate(), type, header, path);
-    const variants = await makeVariants(sharp(path, options).rotate());
+    const variants = await makeVariants(sharp, sharp(path, options).rotate());
     return { type, width: header.autoOrient.width, height: header.autoOrient.height, original, ...variants };
   } catch (error) {
     return undecodable(error);
@@ -125,7 +146,7 @@ async function encodeOriginal(image: Sharp, type: ImageType, header: Metadata, p
  * The variants and the placeholder from one decode at the largest variant's size (the first frame
  * of an animation); a JPEG or WebP is shrunk while it loads.
  */
-async function makeVariants(image: Sharp): Promise<Pick<ProcessedImage, 'variants' | 'placeholder'>> {
+async function makeVariants(sharp: SharpFunction, image: Sharp): Promise<Pick<ProcessedImage, 'variants' | 'placeholder'>> {
   const largest = Math.max(...Object.values(VARIANT_WIDTHS));
   const { data, info } = await image
     .resize({ width: largest, withoutEnlargement: true })
