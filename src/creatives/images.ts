@@ -34,6 +34,8 @@ export interface ImageLimits {
 
 const JPEG_QUALITY = 90;
 const VARIANT_QUALITY = 80;
+/** libwebp's effort 2 of 6 encodes a 1080-px variant in about half the time of the default 4, ~3 % larger. */
+const VARIANT_EFFORT = 2;
 /** ThumbHash encodes at most 100×100; more pixels would not change the hash. */
 const PLACEHOLDER_SIZE = 100;
 
@@ -127,8 +129,14 @@ async function encodeOriginal(image: Sharp, type: ImageType, header: Metadata, p
   image.keepIccProfile();
   switch (type.extension) {
     case 'jpg':
+      // Optimised Huffman tables would need every coefficient of the image in memory for a second
+      // pass (~90 MiB for 12 megapixels, against ~28 MiB streamed), for files ~5 % smaller.
       return image
-        .jpeg({ quality: JPEG_QUALITY, chromaSubsampling: header.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0' })
+        .jpeg({
+          quality: JPEG_QUALITY,
+          chromaSubsampling: header.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0',
+          optimiseCoding: false,
+        })
         .toBuffer();
     case 'png':
       return image.png().toBuffer();
@@ -155,7 +163,10 @@ async function makeVariants(sharp: SharpFunction, image: Sharp): Promise<Pick<Pr
   const pixels = () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
   const encoded = await Promise.all(
     VARIANT_NAMES.map((name) =>
-      pixels().resize({ width: VARIANT_WIDTHS[name], withoutEnlargement: true }).webp({ quality: VARIANT_QUALITY }).toBuffer(),
+      pixels()
+        .resize({ width: VARIANT_WIDTHS[name], withoutEnlargement: true })
+        .webp({ quality: VARIANT_QUALITY, effort: VARIANT_EFFORT })
+        .toBuffer(),
     ),
   );
   const small = await pixels()
