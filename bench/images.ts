@@ -205,7 +205,7 @@ async function steps(bytes: Buffer, workDir: string): Promise<Record<string, num
   const [, thumbWebp] = await timed(() => pixels().resize({ width: 320 }).webp({ quality: 80, effort: 2 }).toBuffer());
   const [, placeholder] = await timed(async () => {
     const { data, info } = await pixels()
-      .resize(100, 100, { fit: 'inside' })
+      .resize(32, 32, { fit: 'inside' })
       .ensureAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
