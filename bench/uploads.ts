@@ -25,6 +25,13 @@ export interface UploadRun {
   rssMib: { idle: number; peakDuringUploads: number; peakLifetime: number };
 }
 
+/** An image to upload: a real one instead of a padded PNG. */
+export interface UploadImage {
+  bytes: Buffer;
+  filename: string;
+  contentType: string;
+}
+
 /**
  * The Authorization header of a new user in a migrated database. Made before the server starts:
  * an embedded database opens in one process at a time.
@@ -52,7 +59,7 @@ export async function benchUploads(options: {
   command: ServerCommand;
   serverEnv?: Record<string, string>;
   /** A real image to send instead of a PNG padded to `sizeMib` (give its size as `sizeMib`). */
-  image?: { bytes: Buffer; filename: string; contentType: string };
+  image?: UploadImage;
   /** The checkout whose server runs (see startServer). */
   root?: string;
 }): Promise<UploadRun> {
@@ -77,44 +84,14 @@ export async function benchUploads(options: {
       undefined,
       options.root ?? ROOT,
     );
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    const { image } = options;
     try {
-      const form = options.image
-        ? uploadForm(options.image.bytes, new Date().toISOString().slice(0, 10), options.image)
-        : uploadForm(png(size), new Date().toISOString().slice(0, 10));
-      const url = new URL('/upload-creative', server.url);
-      const headers = { ...form.headers, authorization, 'content-length': String(form.body.length) };
-      const uploadOnce = () =>
-        new Promise<number>((resolve, reject) => {
-          const req = request(url, { method: 'POST', headers, agent }, (res) => {
-            res.resume();
-            res.once('end', () => resolve(res.statusCode ?? 0));
-          });
-          req.once('error', reject);
-          req.end(form.body);
-        });
-
-      await uploadOnce(); // warm-up: the first request compiles routes and schemas
+      // Warm-up: the first request compiles routes and schemas.
+      await runUploads(server.url, authorization, { size, concurrency: 1, uploads: 1, image });
       const idle = server.memoryMib('VmRSS');
       const startupPeak = server.memoryMib('VmHWM');
       server.resetPeak();
-
-      const latencies: number[] = [];
-      let started = 0;
-      let failures = 0;
-      const worker = async () => {
-        while (started < uploads) {
-          started++;
-          const t0 = performance.now();
-          const status = await uploadOnce().catch(() => 0);
-          latencies.push(performance.now() - t0);
-          if (status !== 201) failures++;
-        }
-      };
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      const seconds = (performance.now() - t0) / 1000;
-      latencies.sort((a, b) => a - b);
+      const { seconds, latencies, failures } = await runUploads(server.url, authorization, { size, concurrency, uploads, image });
       const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
       return {
         database: options.database,
@@ -133,10 +110,69 @@ export async function benchUploads(options: {
         },
       };
     } finally {
-      agent.destroy();
       await server.stop();
     }
   } finally {
     await postgres?.drop();
+  }
+}
+
+export interface UploadLoop {
+  seconds: number;
+  /** Milliseconds, sorted. */
+  latencies: number[];
+  failures: number;
+  /** creative_url of the last upload that succeeded. */
+  lastCreativeUrl?: string;
+}
+
+/**
+ * `uploads` POST /upload-creative of one `size`-byte PNG (or `image`) each to `baseUrl`,
+ * `concurrency` at a time (closed loop), from a body built once so the client costs little CPU.
+ */
+export async function runUploads(
+  baseUrl: string,
+  authorization: string,
+  { size, concurrency, uploads, image }: { size: number; concurrency: number; uploads: number; image?: UploadImage },
+): Promise<UploadLoop> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const today = new Date().toISOString().slice(0, 10);
+  const form = image ? uploadForm(image.bytes, today, image) : uploadForm(png(size), today);
+  const url = new URL('/upload-creative', baseUrl);
+  const headers = { ...form.headers, authorization, 'content-length': String(form.body.length) };
+  let lastCreativeUrl: string | undefined;
+  const uploadOnce = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          if (res.statusCode === 201)
+            lastCreativeUrl = (JSON.parse(Buffer.concat(chunks).toString()) as { creative: { creative_url: string } }).creative
+              .creative_url;
+          resolve(res.statusCode ?? 0);
+        });
+      });
+      req.once('error', reject);
+      req.end(form.body);
+    });
+  const latencies: number[] = [];
+  let started = 0;
+  let failures = 0;
+  const worker = async () => {
+    while (started < uploads) {
+      started++;
+      const t0 = performance.now();
+      const status = await uploadOnce().catch(() => 0);
+      latencies.push(performance.now() - t0);
+      if (status !== 201) failures++;
+    }
+  };
+  try {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { seconds: (performance.now() - t0) / 1000, latencies: latencies.sort((a, b) => a - b), failures, lastCreativeUrl };
+  } finally {
+    agent.destroy();
   }
 }

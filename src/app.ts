@@ -106,7 +106,7 @@ export async function buildApp(deps: AppDependencies) {
     variantWidths: VARIANT_WIDTHS,
   });
   await app.register(signupRoutes, deps);
-  await app.register(fileRoutes, { directory: deps.storage.directory });
+  await app.register(fileRoutes, { storage: deps.storage });
   await app.register(webRoutes);
 
   // Protected routes: authentication happens once, here, before anything else of the request.

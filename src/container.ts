@@ -15,7 +15,9 @@ import { createFeedCache } from './creatives/feed-cache.ts';
 import { ImageProcessor } from './creatives/images.ts';
 import { sweepTemporaryImages } from './creatives/temporary-file.ts';
 import { CreativesService } from './creatives/service.ts';
-import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
+import { sweepOrphans } from './creatives/orphan-sweep.ts';
+import { openStorage } from './creatives/storage/open.ts';
+import type { Storage } from './creatives/storage/storage.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
 import { formatName, Migrator } from './platform/db/migrator.ts';
@@ -39,7 +41,7 @@ export interface AppDependencies {
   otp: OtpService;
   rateLimiter: RateLimiter;
   sms: SmsSender;
-  storage: LocalDiskStorage;
+  storage: Storage;
   sessions: Sessions;
   creatives: CreativesService;
   /** Decodes and strips uploads and makes their variants, IMAGE_CONCURRENCY at a time. */
@@ -72,14 +74,10 @@ export async function createDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const db = await openDatabase(config);
-  let storage: LocalDiskStorage;
+  let storage: Storage;
   let redis: Redis | undefined;
   try {
-    const opened = await LocalDiskStorage.open(config.uploadDir);
-    storage = opened.storage;
-    if (opened.swept > 0) {
-      logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
-    }
+    storage = await openStorage(config, logger);
     const sweptImages = await sweepTemporaryImages();
     if (sweptImages > 0) logger.info({ files: sweptImages }, 'removed temporary images of interrupted uploads');
     const applied = await new Migrator(db).up();
@@ -124,15 +122,22 @@ export async function createDependencies(
     ],
     storage,
     sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
-    creatives: new CreativesService(db, storage, createFeedCache({ ttlMs: overrides.cacheTtlMs, now }), logger),
+    creatives: new CreativesService(
+      db,
+      storage,
+      createFeedCache({ ttlMs: overrides.cacheTtlMs, now }),
+      logger,
+      config.publicFilesUrl,
+    ),
     images: new ImageProcessor({ maxPixels: config.maxImagePixels }, config.imageConcurrency),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },
       { name: 'rate-limit counters', run: () => rateLimiter.prune() },
+      { name: 'orphaned files', run: () => sweepOrphans(db, storage, logger) },
     ],
     async close() {
-      const results = await Promise.allSettled([db.close(), redis?.quit()]);
+      const results = await Promise.allSettled([db.close(), redis?.quit(), storage.close()]);
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
     },

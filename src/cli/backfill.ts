@@ -6,7 +6,7 @@ import { backfillCreatives, type BackfillSummary } from '../creatives/backfill.t
 import { createFeedCache } from '../creatives/feed-cache.ts';
 import { ImageProcessor } from '../creatives/images.ts';
 import { CreativesService } from '../creatives/service.ts';
-import { LocalDiskStorage } from '../creatives/storage/local-disk.ts';
+import { openStorage } from '../creatives/storage/open.ts';
 import { formatName, Migrator } from '../platform/db/migrator.ts';
 import { openDatabase } from '../platform/db/open.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -37,9 +37,19 @@ async function run(args: string[]): Promise<BackfillSummary> {
   try {
     // The columns it fills come with migration 7; the server applies pending migrations the same way.
     for (const m of await new Migrator(db).up()) console.error(`applied migration ${formatName(m)}`);
-    const { storage } = await LocalDiskStorage.open(config.uploadDir);
     // stdout is for the summary; the log (files that could not be removed) goes to stderr.
-    const creatives = new CreativesService(db, storage, createFeedCache(), createLogger(config, pino.destination(2)));
+    const logger = createLogger(config, pino.destination(2));
+    const storage = await openStorage(config, logger);
+    try {
+      return await backfillWith(new CreativesService(db, storage, createFeedCache(), logger));
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await db.close();
+  }
+
+  async function backfillWith(creatives: CreativesService): Promise<BackfillSummary> {
     // A bar on a terminal; elsewhere (a log, a pipe) each failure on its own line as it happens.
     const bar = process.stderr.isTTY
       ? new SingleBar({
@@ -64,8 +74,6 @@ async function run(args: string[]): Promise<BackfillSummary> {
     });
     bar?.stop();
     return summary;
-  } finally {
-    await db.close();
   }
 }
 

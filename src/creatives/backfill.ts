@@ -86,7 +86,8 @@ async function tryBackfillRow(
   const failed = (reason: string): RowOutcome => ({ id: row.id, url: row.url, status: 'failed', reason });
   const key = creatives.storage.keyFromUrl(row.url);
   if (key === undefined) return failed('the URL does not name a stored file');
-  const body = await creatives.storage.read(key);
+  const file = await creatives.storage.stat(key);
+  const body = file && (await creatives.storage.open(key, { start: 0, end: Math.max(0, file.size - 1) }));
   if (!body) return failed('the file is missing');
   const path = join(workDirectory, `${row.id}`);
   try {

@@ -13,7 +13,7 @@ import {
   type OwnCreativesQuery,
   type UnprocessedCreative,
 } from './repository.ts';
-import type { Storage } from './storage/storage.ts';
+import { publicFileUrl, type Storage } from './storage/storage.ts';
 import { storeImage } from './stored-image.ts';
 
 export interface ScheduledFeed {
@@ -31,6 +31,7 @@ export class CreativesService {
     readonly storage: Storage,
     private readonly feedCache: FeedCache,
     private readonly logger: FastifyBaseLogger,
+    private readonly publicFilesUrl?: string,
   ) {}
 
   /** Stores `image` and its variants and records them; on failure nothing of it remains. */
@@ -45,7 +46,7 @@ export class CreativesService {
       throw error;
     }
     this.feedCache.invalidate();
-    return created;
+    return this.present(created);
   }
 
   /**
@@ -93,15 +94,27 @@ export class CreativesService {
     return this.feedCache.get(today, async () => {
       const tomorrow = addDays(today, 1);
       const creatives = await findCreativesScheduledOn(this.db, [today, tomorrow]);
+      const presented = creatives.map((creative) => this.present(creative));
       return serialize({
-        today: creatives.filter((creative) => creative.scheduled_at === today),
-        tomorrow: creatives.filter((creative) => creative.scheduled_at === tomorrow),
+        today: presented.filter((creative) => creative.scheduled_at === today),
+        tomorrow: presented.filter((creative) => creative.scheduled_at === tomorrow),
       });
     });
   }
 
-  listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
-    return findOwnCreatives(this.db, query);
+  async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
+    const page = await findOwnCreatives(this.db, query);
+    return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
+  }
+
+  /** A creative as clients see it: its files' URLs under PUBLIC_FILES_URL when that is set. */
+  private present(creative: Creative): Creative {
+    const url = (path: string) => publicFileUrl(path, this.publicFilesUrl);
+    return {
+      ...creative,
+      creative_url: url(creative.creative_url),
+      variants: creative.variants && { thumb: url(creative.variants.thumb), feed: url(creative.variants.feed) },
+    };
   }
 
   private async removeFiles(keys: (string | undefined)[], problem: string): Promise<void> {
