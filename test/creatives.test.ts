@@ -247,6 +247,12 @@ for (const backend of databaseBackends) {
         accepted_types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
         max_image_pixels: 40_000_000,
         variants: { thumb: 320, feed: 1080 },
+        default_country: 'IN',
+        otp_allowed_countries: ['IN'],
+        uploads_per_user_per_hour: 100,
+        user_quota_bytes: 1024 ** 3,
+        feed_limit: 500,
+        page_limit_max: 100,
       });
     });
 

@@ -7,6 +7,7 @@ import { createFeedCache } from '../creatives/feed-cache.ts';
 import { ImageProcessor } from '../creatives/images.ts';
 import { CreativesService } from '../creatives/service.ts';
 import { openStorage } from '../creatives/storage/open.ts';
+import { UploadLimits } from '../creatives/upload-limits.ts';
 import { formatName, Migrator } from '../platform/db/migrator.ts';
 import { openDatabase } from '../platform/db/open.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -41,7 +42,12 @@ async function run(args: string[]): Promise<BackfillSummary> {
     const logger = createLogger(config, pino.destination(2));
     const storage = await openStorage(config, logger);
     try {
-      return await backfillWith(new CreativesService(db, storage, createFeedCache(), logger));
+      // The backfill uploads nothing, so the per-person limits never come into play.
+      const limits = new UploadLimits(db, {
+        perUserPerHour: config.uploadsPerUserPerHour,
+        userQuotaBytes: config.userQuotaBytes,
+      });
+      return await backfillWith(new CreativesService(db, storage, createFeedCache(), logger, limits, config.feedLimit));
     } finally {
       await storage.close();
     }

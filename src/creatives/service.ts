@@ -5,20 +5,24 @@ import type { FeedCache } from './feed-cache.ts';
 import type { ProcessedImage } from './images.ts';
 import {
   deleteOwnCreative,
-  findCreativesScheduledOn,
+  findFeedPage,
   findOwnCreatives,
   insertCreative,
   recordProcessedImage,
   type Creative,
+  type FeedPage,
+  type FeedPageQuery,
   type OwnCreativesQuery,
   type UnprocessedCreative,
 } from './repository.ts';
 import { publicFileUrl, type Storage } from './storage/storage.ts';
 import { storeImage } from './stored-image.ts';
+import type { UploadLimits } from './upload-limits.ts';
 
+/** Today's and tomorrow's creatives, at most FEED_LIMIT each, and where more exist. */
 export interface ScheduledFeed {
-  today: Creative[];
-  tomorrow: Creative[];
+  creatives: { today: Creative[]; tomorrow: Creative[] };
+  truncated: { today: boolean; tomorrow: boolean };
 }
 
 /**
@@ -31,15 +35,23 @@ export class CreativesService {
     readonly storage: Storage,
     private readonly feedCache: FeedCache,
     private readonly logger: FastifyBaseLogger,
+    /** Per-person upload limits, checked again as each row is recorded. */
+    readonly limits: UploadLimits,
+    private readonly feedLimit: number,
     private readonly publicFilesUrl?: string,
   ) {}
 
-  /** Stores `image` and its variants and records them; on failure nothing of it remains. */
+  /**
+   * Stores `image` and its variants and records them (its original's bytes count toward the
+   * person's quota); on failure nothing of it remains.
+   */
   async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string }): Promise<Creative> {
     const stored = await storeImage(this.storage, image);
     let created: Creative;
     try {
-      created = await insertCreative(this.db, { ...creative, image: stored });
+      created = await this.limits.record(creative.userId, stored.sizeBytes, (tx) =>
+        insertCreative(tx, { ...creative, image: stored }),
+      );
     } catch (error) {
       // No row, so no files: the client is told it failed and may simply retry.
       await this.removeFiles(stored.keys, 'could not remove an unrecorded upload');
@@ -92,14 +104,24 @@ export class CreativesService {
    */
   scheduledFeed(today: string, serialize: (feed: ScheduledFeed) => string): Promise<string> {
     return this.feedCache.get(today, async () => {
-      const tomorrow = addDays(today, 1);
-      const creatives = await findCreativesScheduledOn(this.db, [today, tomorrow]);
-      const presented = creatives.map((creative) => this.present(creative));
+      const [todays, tomorrows] = await Promise.all([
+        findFeedPage(this.db, { date: today, limit: this.feedLimit }),
+        findFeedPage(this.db, { date: addDays(today, 1), limit: this.feedLimit }),
+      ]);
       return serialize({
-        today: presented.filter((creative) => creative.scheduled_at === today),
-        tomorrow: presented.filter((creative) => creative.scheduled_at === tomorrow),
+        creatives: {
+          today: todays.creatives.map((c) => this.present(c)),
+          tomorrow: tomorrows.creatives.map((c) => this.present(c)),
+        },
+        truncated: { today: todays.more, tomorrow: tomorrows.more },
       });
     });
+  }
+
+  /** One page of one day's feed (GET /feed), not cached: pages are many and each is read once. */
+  async feedPage(query: FeedPageQuery): Promise<FeedPage> {
+    const page = await findFeedPage(this.db, query);
+    return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
   }
 
   async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
