@@ -310,8 +310,13 @@ describe('the web client in Chromium', { skip }, () => {
       const image = tiles.locator('img:not(.placeholder)');
       assert.equal(await image.getAttribute('src'), creative.variants.thumb);
       assert.equal(await image.getAttribute('srcset'), `${creative.variants.thumb} 320w, ${creative.variants.feed} 1080w`);
-      // Drawn for real: served by /uploads and allowed by the CSP; a tile needs the thumb.
-      assert.equal(await probe(page, `imageWidth('${gallery} .tile img:not(.placeholder)')`), 320, gallery);
+      // Drawn for real: served by /uploads and allowed by the CSP; a tile needs the thumb (its
+      // naturalWidth is corrected for the srcset density: 320 px drawn in the 224 px of `sizes`).
+      assert.equal(await probe(page, `imageWidth('${gallery} .tile img:not(.placeholder)')`), 224, gallery);
+      assert.equal(
+        new URL(await image.evaluate((element) => (element as unknown as { currentSrc: string }).currentSrc)).pathname,
+        creative.variants.thumb,
+      );
       await tiles.locator('img.placeholder').waitFor({ state: 'detached' });
     }
     await capture(page, '03-workspace');
