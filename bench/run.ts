@@ -1,7 +1,8 @@
 /**
  * The benchmarks (not tests; run on demand, about five minutes):
  *
- *   npm run bench [-- --only feed,bare,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
+ *   npm run bench [-- --only feed,bare,uploads,signup,startup,images] [--seconds 10] [--connections 10,25,50,100]
+ *                 [--image-uploads 32] [--baseline layout-v1]
  *   npm run bench -- --only metrics [--seconds 10] [--bursts 6]   (feed and signup, metrics off vs on)
  *
  * Builds dist/, then runs each part against servers on loopback and writes everything measured to
@@ -18,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { withClient } from '../test/support/postgres.ts';
 import { benchBareFeed } from './bare-feed.ts';
 import { benchFeed } from './feed.ts';
+import { benchImages, buildBaseline } from './images.ts';
 import { benchMetricsCost } from './metrics.ts';
 import { benchSignup } from './signup.ts';
 import { benchStartup } from './startup.ts';
@@ -32,6 +34,10 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10,25,50,100' },
     bursts: { type: 'string', default: '6' },
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
+    /** Uploads per configuration in the images part. */
+    'image-uploads': { type: 'string', default: '32' },
+    /** The commit whose server is "today's" (stores uploads as sent) in the images part. */
+    baseline: { type: 'string', default: 'layout-v1' },
   },
 });
 const parts = new Set(values.only.split(','));
@@ -103,6 +109,12 @@ try {
       }
     }
     results.uploads = runs;
+    save();
+  }
+  if (parts.has('images')) {
+    section('images');
+    const baseline = buildBaseline(values.baseline, workDir);
+    results.images = await benchImages({ workDir, baseline, uploads: Number(values['image-uploads']), log });
     save();
   }
   if (parts.has('signup')) {

@@ -164,8 +164,8 @@ for (const backend of databaseBackends) {
       assert.equal(tooLarge.statusCode, 413);
       assert.equal((await upload(image, {})).statusCode, 401);
       // The limit is checked before the body is read: refusals first, then the hour's two uploads.
-      assert.equal((await upload(image)).statusCode, 201);
-      assert.equal((await upload(GIF)).statusCode, 201);
+      const stored = [await upload(image), await upload(GIF)];
+      for (const res of stored) assert.equal(res.statusCode, 201);
       assert.equal((await upload(image)).statusCode, 429); // a third within the hour
 
       const end = await scrape();
@@ -180,7 +180,10 @@ for (const backend of databaseBackends) {
         'rate_limit_refusals_total{limit="uploads-per-user"}': 1,
       });
       assert.equal(notImage.json<{ code: string }>().code, 'unsupported_media_type');
-      assert.deepEqual(deltas(start, end, 'upload_bytes_total'), { upload_bytes_total: image.length + GIF.length });
+      const storedBytes = stored.map((res) => res.json<{ creative: { size_bytes: number } }>().creative.size_bytes);
+      assert.deepEqual(deltas(start, end, 'upload_bytes_total'), { upload_bytes_total: storedBytes[0]! + storedBytes[1]! });
+      // Only the two that got past the checks on their first bytes and size were decoded.
+      assert.deepEqual(deltas(start, end, 'image_processing_seconds_count'), { image_processing_seconds_count: 2 });
     });
 
     test('request durations are recorded under the route pattern, and only its buckets move', async () => {

@@ -76,7 +76,7 @@ export class Metrics {
 
   readonly uploadBytes = new Counter({
     name: 'upload_bytes_total',
-    help: 'Bytes of the uploaded files that were stored',
+    help: 'Bytes of the accepted uploads as stored (the stripped original; variants not counted)',
     registers: [this.registry],
   });
 
