@@ -42,6 +42,15 @@ export class PrivateRedis {
     proc.stdout!.resume();
   }
 
+  /** Stops it answering while its connections stay open (SIGSTOP), as a hung server does. */
+  freeze(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   /** A crash: no shutdown, no save. */
   async kill(): Promise<void> {
     const proc = this.proc;
