@@ -12,7 +12,9 @@ import { fileRoutes } from './creatives/file-routes.ts';
 import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
 import { creativesRoutes } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
+import { DependencyUnavailable } from './platform/dependency-unavailable.ts';
 import { AccessLog } from './platform/http/access-log.ts';
+import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeouts.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installValidation } from './platform/http/validation.ts';
@@ -33,6 +35,7 @@ export async function buildApp(deps: AppDependencies) {
     genReqId: () => randomUUID(),
     logController: new AccessLog(),
     return503OnClosing: false,
+    http: HEADER_LIMITS,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The router answers these itself, before any hook; say them in our format. A path that
@@ -44,6 +47,10 @@ export async function buildApp(deps: AppDependencies) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);
+  installBodyTimeouts(app, {
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,
+  });
   app.decorateRequest('user', null);
   app.decorateRequest('token', null);
 
@@ -65,7 +72,10 @@ export async function buildApp(deps: AppDependencies) {
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const answer = toHttpError(error);
-    if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (error instanceof DependencyUnavailable) {
+      // Not a bug: a warning naming what is out of reach, without a stack.
+      request.log.warn({ dependency: error.dependency, cause: String(error.cause) }, 'request failed: dependency unavailable');
+    } else if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(answer.statusCode).headers(answer.headers).send(errorBody(answer));
   });
   app.setNotFoundHandler((request, reply) => {

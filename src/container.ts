@@ -16,10 +16,10 @@ import { CreativesService } from './creatives/service.ts';
 import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
-import { formatName, Migrator } from './platform/db/migrator.ts';
-import { openDatabase } from './platform/db/open.ts';
+import { formatName } from './platform/db/migrator.ts';
+import { migrateToLatest, openDatabase } from './platform/db/open.ts';
 import type { CleanupTask } from './platform/periodic.ts';
-import { connectRedis, REDIS_KEY_PREFIX } from './platform/redis.ts';
+import { closeRedis, connectRedis, REDIS_KEY_PREFIX } from './platform/redis.ts';
 import type { ReadinessCheck } from './system/health.ts';
 
 export interface Lifecycle {
@@ -76,7 +76,7 @@ export async function createDependencies(
     if (opened.swept > 0) {
       logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
     }
-    const applied = await new Migrator(db).up();
+    const applied = await migrateToLatest(config, db);
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
   } catch (error) {
@@ -114,7 +114,7 @@ export async function createDependencies(
     sms,
     readinessChecks: [
       { name: 'database', check: () => db.ping() },
-      ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+      ...(redis ? [{ name: 'redis', check: () => redis.ping(), reportOnly: true }] : []),
     ],
     storage,
     sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
@@ -125,7 +125,7 @@ export async function createDependencies(
       { name: 'rate-limit counters', run: () => rateLimiter.prune() },
     ],
     async close() {
-      const results = await Promise.allSettled([db.close(), redis?.quit()]);
+      const results = await Promise.allSettled([db.close(), redis && closeRedis(redis)]);
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -3,7 +3,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPglite } from '../src/db/pglite.ts';
+import { openPglite } from '../src/platform/db/pglite.ts';
 import { tempDir } from './support/backends.ts';
 import { migratedDataDir } from './support/embedded.ts';
 import { png } from './support/images.ts';
@@ -138,7 +138,7 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
   });
 
   test('an upload without a valid token: 401 at once with Connection: close, its body not read', async () => {
-    for (const auth of [{}, { authorization: `Bearer ${'A'.repeat(26)}` }]) {
+    for (const auth of [{}, { authorization: `Bearer ${'A'.repeat(26)}` }] as Record<string, string>[]) {
       const total = 25 * 1024 * 1024;
       const form = { body: Buffer.alloc(total, 1), headers: { 'content-type': 'multipart/form-data; boundary=x' } };
       const started = performance.now();

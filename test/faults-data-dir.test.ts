@@ -37,7 +37,7 @@ test('one DATA_DIR, one process: a second server and the migrate command exit 1 
   assert.ok(refusal[0]!.msg.startsWith(expected), refusal[0]!.msg);
   assert.ok(!second.logs.some((line) => line.msg === 'server started'));
 
-  const migrate = runProcess(env, { script: 'src/migrate.ts', args: ['status'] });
+  const migrate = runProcess(env, { script: 'src/cli/migrate.ts', args: ['status'] });
   assert.equal(await migrate.exited, 1);
   assert.equal(migrate.stderr().trim().split('\n').length, 1, migrate.stderr());
   assert.ok(migrate.stderr().includes(expected), migrate.stderr());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { openPostgres } from '../src/db/postgres.ts';
+import { openPostgres } from '../src/platform/db/postgres.ts';
 import { tempDir } from './support/backends.ts';
 import { assertUnavailable, postJson, timedFetch, type TimedResponse } from './support/faults.ts';
 import { png } from './support/images.ts';
@@ -30,7 +30,7 @@ function upload(server: ServerProcess, user: SignedInUser): Promise<TimedRespons
 }
 
 test(
-  'PostgreSQL crashes (pg_ctl -m immediate) and comes back: 503 with Retry-After meanwhile, then the same process carries on with nothing lost',
+  'PostgreSQL crashes (pg_ctl -m immediate), comes back, hangs (SIGSTOP) and thaws: 503 with Retry-After meanwhile, the same process carries on, nothing lost',
   { skip: !canRunPrivatePostgres && 'no PostgreSQL server binaries under /usr/lib/postgresql' },
   async () => {
     const cluster = await PrivatePostgres.create();
@@ -77,6 +77,23 @@ test(
     const urls = (listed.body.creatives as { creative_url: string }[]).map((c) => c.creative_url);
     assert.deepEqual(urls.sort(), [stored, (after.body.creative as { creative_url: string }).creative_url].sort());
     for (const url of urls) assert.equal((await timedFetch(`${server.url}${url}`)).status, 200, url);
+
+    // Hung rather than gone: connections stay open and nothing answers; the timeouts end the wait.
+    cluster.freeze();
+    try {
+      assertUnavailable(await timedFetch(`${server.url}/creatives`, { headers: user.headers }), WITHIN_MS, 'own creatives, hung');
+      assertUnavailable(
+        await postJson(`${server.url}/signup`, { name: 'Asha', phone_number: uniquePhone() }),
+        WITHIN_MS,
+        'OTP request, hung',
+      );
+    } finally {
+      cluster.thaw();
+    }
+    await eventually(async () => {
+      const response = await timedFetch(`${server.url}/creatives`, { headers: user.headers });
+      assert.equal((response.body.creatives as unknown[] | undefined)?.length, 2, JSON.stringify(response.body));
+    }, 15_000);
 
     assert.equal(server.proc.exitCode, null, 'never restarted');
     assert.equal(await server.stop(), 0, server.stderr());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, test } from 'node:test';
-import { openPglite } from '../src/db/pglite.ts';
+import { openPglite } from '../src/platform/db/pglite.ts';
 import { tempDir } from './support/backends.ts';
 import { migratedDataDir } from './support/embedded.ts';
 import { assertUnavailable, postJson, timedFetch } from './support/faults.ts';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPglite } from '../src/db/pglite.ts';
+import { openPglite } from '../src/platform/db/pglite.ts';
 import { tempDir } from './support/backends.ts';
 import { migratedDataDir } from './support/embedded.ts';
 import { killStrayProcesses, startServerProcess } from './support/server-process.ts';
