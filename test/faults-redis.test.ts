@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { openPglite } from '../src/platform/db/pglite.ts';
 import { tempDir } from './support/backends.ts';
 import { migratedDataDir } from './support/embedded.ts';
-import { assertUnavailable, postJson, timedFetch } from './support/faults.ts';
+import { assertUnavailable, postJson, slowestUnavailable, timedFetch } from './support/faults.ts';
 import { eventually, PrivateRedis } from './support/private-servers.ts';
 import { killStrayProcesses, startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { uniquePhone } from './support/signup.ts';
@@ -45,7 +45,7 @@ async function assertOnlyOtpUnavailable(server: ServerProcess, user: SignedInUse
   assert.equal((await timedFetch(`${server.url}/healthz`)).status, 200);
 }
 
-test('Redis down at start-up, then up, killed, frozen and back: only OTP routes fail, with 503, and the same process recovers', async () => {
+test('Redis down at start-up, then up, killed, frozen and back: only OTP routes fail, with 503, and the same process recovers', async (t) => {
   const redis = await PrivateRedis.create();
   const dataDir = await migratedDataDir();
   const uploadDir = tempDir();
@@ -70,7 +70,7 @@ test('Redis down at start-up, then up, killed, frozen and back: only OTP routes 
   await redis.kill();
   await assertOnlyOtpUnavailable(server, user, phone);
   await redis.start();
-  await eventually(
+  const recoveredIn = await eventually(
     async () => assert.equal((await postJson(`${server.url}/signup`, { name: 'A', phone_number: uniquePhone() })).status, 200),
     10_000,
   );
@@ -91,6 +91,7 @@ test('Redis down at start-up, then up, killed, frozen and back: only OTP routes 
     assert.equal(verified.status, 200, JSON.stringify(verified.body));
   }, 10_000);
 
+  t.diagnostic(`slowest 503: ${slowestUnavailable.ms} ms; OTP back after restart in ${recoveredIn} ms`);
   assert.equal(server.proc.exitCode, null, 'never restarted');
   assert.equal(await server.stop(), 0, server.stderr());
   await redis.kill();

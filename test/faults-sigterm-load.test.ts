@@ -58,7 +58,9 @@ test('SIGTERM under 100 connections of GET /scheduled: every request the server 
   const drainMs = Date.now() - signalled;
   load.stop();
   const { timeouts } = await result;
-  t.diagnostic(`drained in ${drainMs} ms; responses ${JSON.stringify([...statuses])}; connection errors ${JSON.stringify([...errors])}`);
+  t.diagnostic(
+    `drained in ${drainMs} ms; responses ${JSON.stringify([...statuses])}; connection errors ${JSON.stringify([...errors])}`,
+  );
 
   assert.equal(code, 0, server.stderr());
   assert.ok(drainMs < 20_000, `drained in ${drainMs} ms`);

@@ -30,8 +30,12 @@ export function postJson(url: string, body: unknown, headers: Record<string, str
   });
 }
 
+/** The slowest 503 so far in this test file, for its report. */
+export const slowestUnavailable = { ms: 0 };
+
 /** 503 `service_unavailable` with a Retry-After, answered within `withinMs`. */
 export function assertUnavailable(response: TimedResponse, withinMs: number, what: string): void {
+  slowestUnavailable.ms = Math.max(slowestUnavailable.ms, Math.round(response.ms));
   assert.equal(response.status, 503, `${what}: ${JSON.stringify(response.body)}`);
   assert.equal(response.body.code, 'service_unavailable', what);
   assert.match(response.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/, `${what}: Retry-After`);
