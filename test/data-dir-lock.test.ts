@@ -13,7 +13,7 @@ let n = 0;
 const dataDir = () => join(root, `data${n++}`);
 
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '']).pid!;
+  return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
 test('the lock file sits beside the directory, names this process, and is removed on release', async () => {

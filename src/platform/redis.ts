@@ -19,7 +19,7 @@ const FIRST_CONNECTION_MS = 2_000;
  */
 export async function connectRedis(url: string, log: FastifyBaseLogger, keyPrefix = REDIS_KEY_PREFIX): Promise<Redis> {
   // Loaded only when REDIS_URL is set: the default start-up does without it.
-  const { Redis, ReplyError } = await import('ioredis');
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     keyPrefix,
     lazyConnect: true,
@@ -34,8 +34,9 @@ export async function connectRedis(url: string, log: FastifyBaseLogger, keyPrefi
     // Rejections go through command.reject (pipelines read them there too), so that is where a
     // connection failure becomes DependencyUnavailable.
     const reject = command.reject;
+    // Redis's own error replies (ioredis's ReplyError, untyped in its declarations) are answers.
     command.reject = (error: Error) =>
-      reject(error instanceof ReplyError ? error : new DependencyUnavailable('redis', { cause: error }));
+      reject(error.name === 'ReplyError' ? error : new DependencyUnavailable('redis', { cause: error }));
     return sendCommand(command, ...rest);
   };
 

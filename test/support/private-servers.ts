@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from './backends.ts';
@@ -26,20 +27,13 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: 'ignore',
     });
-    this.proc = proc;
+    // Neither a failed test nor a forgotten kill keeps the test runner waiting on it.
+    proc.unref();
     process.once('exit', () => proc.kill('SIGKILL'));
-    let output = '';
-    proc.stdout!.setEncoding('utf8');
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', (chunk: string) => {
-        output += chunk;
-        if (output.includes('Ready to accept connections')) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-    });
-    proc.stdout!.resume();
+    this.proc = proc;
+    await eventually(() => canConnect(this.port), 10_000, 20);
   }
 
   /** Stops it answering while its connections stay open (SIGSTOP), as a hung server does. */
@@ -56,6 +50,7 @@ export class PrivateRedis {
     const proc = this.proc;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.ref(); // until it has gone
     proc.kill('SIGKILL');
     await exited;
   }
@@ -161,6 +156,17 @@ export class PrivatePostgres {
 function postgresIds(): { uid: number; gid: number } {
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
   return { uid: id('-u'), gid: id('-g') };
+}
+
+function canConnect(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
 }
 
 /** Waits until `check` stops throwing, polling; returns how long that took. */
