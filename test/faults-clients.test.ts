@@ -8,6 +8,7 @@ import { tempDir } from './support/backends.ts';
 import { migratedDataDir } from './support/embedded.ts';
 import { png } from './support/images.ts';
 import { uploadForm } from './support/multipart.ts';
+import { eventually } from './support/wait.ts';
 import { RawConnection } from './support/raw-http.ts';
 import { killStrayProcesses, startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { createSignedInUser, type SignedInUser } from './support/users.ts';
@@ -125,8 +126,8 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
     const connection = await startUpload(server, form, user.headers, 256 * 1024);
     const seconds = await secondsUntilClosed(connection, started);
     assert.ok(seconds >= TIMEOUT_SECONDS - 0.2 && seconds < TIMEOUT_SECONDS + 3, `closed after ${seconds} s`);
-    await sleep(200);
-    assert.deepEqual(temporaryFiles(uploadDir), [], 'temporary file removed');
+    // Removed once the handler has seen its body fail, a moment after the close.
+    await eventually(async () => assert.deepEqual(temporaryFiles(uploadDir), [], 'temporary file removed'), 5_000);
   });
 
   test('an upload slower than REQUEST_TIMEOUT_SECONDS in all, but never idle that long, is stored', async () => {
@@ -163,7 +164,7 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
       assert.equal(response.headers.connection, 'close');
       assert.equal(response.headers['www-authenticate'], 'Bearer');
       assert.ok((performance.now() - started) / 1000 < 1, 'at once');
-      assert.ok((await secondsUntilClosed(connection, started)) < 2, 'closed by the server');
+      assert.ok((await secondsUntilClosed(connection, started)) < 3, 'closed by the server');
       await pushing;
       // What a closed socket swallows is the two kernels' buffers, not 25 MiB.
       assert.ok(accepted < total / 2, `${accepted} bytes accepted before the close`);

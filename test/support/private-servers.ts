@@ -2,9 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from './backends.ts';
 import { freePort } from './server-process.ts';
+import { eventually } from './wait.ts';
 
 /**
  * Servers of our own to break: the machine's shared PostgreSQL and Redis are never touched by a
@@ -167,18 +167,4 @@ function canConnect(port: number): Promise<void> {
     });
     socket.once('error', reject);
   });
-}
-
-/** Waits until `check` stops throwing, polling; returns how long that took. */
-export async function eventually(check: () => Promise<void>, timeoutMs: number, intervalMs = 200): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return Date.now() - started;
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await sleep(intervalMs);
-    }
-  }
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
@@ -20,6 +21,9 @@ export const HEADER_LIMITS = {
   connectionsCheckingInterval: 1_000,
 } as const;
 
+/** How long a connection refused before its body arrived stays open for the answer to be read. */
+const UNREAD_BODY_GRACE_MS = 1_000;
+
 export interface BodyTimeouts {
   requestTimeoutMs: number;
   uploadIdleTimeoutMs: number;
@@ -34,7 +38,7 @@ export interface BodyTimeouts {
  */
 export function installBodyTimeouts(app: FastifyInstance, { requestTimeoutMs, uploadIdleTimeoutMs }: BodyTimeouts): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
-    if (request.raw.complete) return payload;
+    if (!stillArriving(request)) return payload;
     if (request.routeOptions.config.streamedBody) {
       abandonWhenIdle(request, uploadIdleTimeoutMs);
       return payload;
@@ -43,12 +47,34 @@ export function installBodyTimeouts(app: FastifyInstance, { requestTimeoutMs, up
   });
 
   app.addHook('onSend', async (request, reply) => {
-    if (request.raw.complete) return;
+    if (!stillArriving(request)) return;
     reply.header('connection', 'close');
-    // Node.js would read (and throw away) the rest of the body before closing: up to the whole
-    // upload, from a client that may be sending it slowly.
-    reply.raw.once('finish', () => request.raw.socket?.destroy());
+    reply.raw.once('finish', () => closeUnread(request.raw));
   });
+}
+
+/** Whether the body is still on its way from a real connection (`inject()` has neither). */
+function stillArriving(request: FastifyRequest): boolean {
+  return request.raw.complete === false;
+}
+
+/**
+ * Closes the connection of a request answered before its body arrived, without reading the body.
+ * Node.js would go on reading it (and throw it away), and close the socket the moment its end is
+ * written: with body bytes still unread, that close is a TCP reset, which can overtake the answer
+ * on its way to the client. So reading stops, and the socket is destroyed after a grace period
+ * in which the client reads its answer (a client that reads it closes the connection first).
+ */
+function closeUnread(request: IncomingMessage): void {
+  const { socket } = request;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the very function destroySoon() registered
+  socket.removeListener('finish', socket.destroy);
+  // After Node.js's own handler has set the body flowing (on this same 'finish').
+  setImmediate(() => {
+    request.pause();
+    socket.pause();
+  });
+  setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
 }
 
 /** The body as a stream that fails with 408 unless it has ended within `ms`. */
