@@ -33,8 +33,8 @@ export interface BodyTimeouts {
  * Bounds how long a client may take to send a body, so that a stalled one holds neither a
  * connection nor a graceful shutdown for long: a non-upload body must arrive whole within
  * REQUEST_TIMEOUT_SECONDS (else 408), an upload may pause at most UPLOAD_IDLE_TIMEOUT_SECONDS (else
- * it is abandoned). A reply sent before the body has arrived whole (a refusal) closes the
- * connection instead of reading the rest of the body.
+ * it is abandoned). A reply sent before the body has arrived whole closes the connection, and a
+ * refusal (4xx) does so without reading the rest of the body.
  */
 export function installBodyTimeouts(app: FastifyInstance, { requestTimeoutMs, uploadIdleTimeoutMs }: BodyTimeouts): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
@@ -49,7 +49,10 @@ export function installBodyTimeouts(app: FastifyInstance, { requestTimeoutMs, up
   app.addHook('onSend', async (request, reply) => {
     if (!stillArriving(request)) return;
     reply.header('connection', 'close');
-    reply.raw.once('finish', () => closeUnread(request.raw));
+    // A refusal of the client's request is not read further. A 503 of ours (shutting down, a
+    // dependency down) lets Node.js read and discard the rest, as a proxy streaming the body
+    // expects of an answer it may pass on or retry elsewhere.
+    if (reply.statusCode < 500) reply.raw.once('finish', () => closeUnread(request.raw));
   });
 }
 
