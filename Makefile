@@ -42,6 +42,11 @@ db/migrations/down: confirm
 db/migrations/status:
 	npm run migrate -- status
 
+## creatives/backfill: give older creatives variants, dimensions and a placeholder, and strip their metadata (resumable)
+.PHONY: creatives/backfill
+creatives/backfill:
+	npm run creatives:backfill
+
 ## test: run the tests (PostgreSQL/Redis too when TEST_DATABASE_URL/TEST_REDIS_URL are set)
 .PHONY: test
 test:
@@ -52,7 +57,7 @@ test:
 audit:
 	npm run audit
 
-## build/api: compile TypeScript to dist/ (start with node dist/main.js)
+## build/api: bundle src/ into dist/main.js (what npm start runs)
 .PHONY: build/api
 build/api:
 	npm run build
