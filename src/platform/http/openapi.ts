@@ -1,0 +1,217 @@
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
+import type { FastifySchema } from 'fastify';
+
+type JsonSchema = Record<string, unknown>;
+
+/** What a route tells the document beyond its validation and serialization schemas (`config.openapi`). */
+export interface RouteDocumentation {
+  /** The body as clients should read it where validation keeps another shape (e.g. two phases as oneOf). */
+  body?: JsonSchema;
+  /** Responses by status as documented, where the serializer keeps another shape or there is none (files). */
+  response?: Record<number, JsonSchema>;
+  /** The name of the path parameter a trailing `*` stands for: generators need one. */
+  wildcard?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    openapi?: RouteDocumentation;
+  }
+}
+
+/** The security requirement of a route that needs `Authorization: Bearer <token>`. */
+export const BEARER_SECURITY = [{ bearer: [] }];
+
+const RETRY_AFTER = { 'Retry-After': { type: 'integer', description: 'Seconds until the request may succeed' } };
+
+/** Every error status the API answers, as documented: a description, and the headers that come with it. */
+const ERROR_RESPONSES: Record<number, { description: string; headers?: JsonSchema }> = {
+  400: { description: 'The request is invalid; `field` names the input to blame when there is one' },
+  401: {
+    description: 'No valid bearer token: missing, malformed, unknown, expired or revoked',
+    headers: { 'WWW-Authenticate': { type: 'string', description: 'Always `Bearer`' } },
+  },
+  404: { description: 'Not found' },
+  408: { description: 'The request did not arrive in time; the connection is closed (no body)' },
+  413: { description: 'Too large' },
+  415: { description: 'The body is not of a type this operation accepts' },
+  416: { description: 'The requested range is outside the file' },
+  429: { description: 'Too many requests', headers: RETRY_AFTER },
+  500: { description: 'An unexpected failure; the details are logged, never answered' },
+  503: { description: 'A dependency is unavailable, or the server is shutting down', headers: RETRY_AFTER },
+  507: { description: 'The server has no room to store the upload' },
+};
+
+const SUCCESS_DESCRIPTIONS: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'Done; no body',
+  206: 'The requested range',
+  304: 'Not modified since the ETag given in If-None-Match',
+};
+
+const capitalised = (word: string) => word[0]!.toUpperCase() + word.slice(1);
+
+/** `getCreativesById` for `GET /creatives/{id}`: the fallback for a route that names no operationId. */
+export function derivedOperationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .map((segment) => segment.replace(/^\{(.*)\}$/, 'by-$1'))
+    .flatMap((segment) => segment.split(/[^a-zA-Z0-9]+/))
+    .filter(Boolean);
+  return [method, ...words.map(capitalised)].join('');
+}
+
+/**
+ * Every operation gets an operationId, unique in the document: a route that names none gets one
+ * from its method and path, and a route registered for several methods (GET and HEAD) keeps its
+ * name for GET while the others say their method instead of `get`.
+ */
+function nameOperations(paths: Record<string, Record<string, { operationId?: string }>>): void {
+  for (const [path, item] of Object.entries(paths)) {
+    const seen = new Set<string>();
+    const methods = Object.keys(item).sort((a, b) => Number(b === 'get') - Number(a === 'get'));
+    for (const method of methods) {
+      const operation = item[method]!;
+      let id = operation.operationId ?? derivedOperationId(method, path);
+      if (seen.has(id)) id = method + capitalised(id.replace(/^get(?=[A-Z])/, ''));
+      seen.add(id);
+      item[method] = { ...operation, operationId: id };
+    }
+  }
+}
+
+function isErrorBody(schema: unknown): boolean {
+  const properties = (schema as JsonSchema | undefined)?.properties as JsonSchema | undefined;
+  return properties?.error !== undefined;
+}
+
+/**
+ * One route as the document shows it: its operationId, its security (none unless the route, or
+ * the scope that guards it, declares one), every status it can answer with the error body, and
+ * its documentation-only overrides.
+ */
+export function documentRoute(
+  schema: FastifySchema,
+  url: string,
+  documentation: RouteDocumentation,
+  errorBody: JsonSchema,
+): { schema: FastifySchema; url: string } {
+  const security = schema.security ?? [];
+  const wildcard = documentation.wildcard;
+  let params = schema.params as JsonSchema | undefined;
+  if (wildcard && url.endsWith('*')) {
+    url = `${url.slice(0, -1)}:${wildcard}`;
+    const properties = (params?.properties ?? {}) as JsonSchema;
+    const { '*': described = { type: 'string' }, ...others } = properties;
+    params = { type: 'object', properties: { ...others, [wildcard]: described }, required: [wildcard] };
+  }
+
+  const declaredResponses = (schema.response ?? {}) as Record<number, JsonSchema>;
+  const statuses = new Set(Object.keys(declaredResponses).map(Number));
+  for (const status of Object.keys(documentation.response ?? {})) statuses.add(Number(status));
+  const takesBody = schema.body !== undefined;
+  if (takesBody || schema.querystring !== undefined || params !== undefined) statuses.add(400);
+  if (security.length > 0) statuses.add(401);
+  if (takesBody) [413, 415].forEach((status) => statuses.add(status));
+  [408, 500, 503].forEach((status) => statuses.add(status));
+
+  const response: Record<number, unknown> = {};
+  for (const status of [...statuses].sort((a, b) => a - b)) {
+    const declared = documentation.response?.[status] ?? declaredResponses[status];
+    if (status === 408) {
+      // Node.js's HTTP server answers it itself, before any route runs.
+      response[status] = { type: 'null', 'x-response-description': ERROR_RESPONSES[408]!.description };
+    } else if (status >= 400 && (declared === undefined || isErrorBody(declared))) {
+      const { description, headers } = ERROR_RESPONSES[status] ?? { description: 'Refused' };
+      response[status] = { ...errorBody, 'x-response-description': description, ...(headers && { headers }) };
+    } else {
+      const description = SUCCESS_DESCRIPTIONS[status] ?? ERROR_RESPONSES[status]?.description ?? 'Answered';
+      response[status] = { 'x-response-description': description, ...declared };
+    }
+  }
+
+  return {
+    url,
+    schema: {
+      ...schema,
+      security,
+      ...(params && { params }),
+      ...(documentation.body && { body: documentation.body }),
+      response,
+    },
+  };
+}
+
+/**
+ * Moves every schema with a `title` into `components.schemas` under that title and refers to it,
+ * so generated clients get named types (`components['schemas']['Creative']`) instead of one
+ * anonymous copy per operation.
+ */
+function hoistTitledSchemas<T extends { paths?: unknown; components?: { schemas?: Record<string, unknown> } }>(document: T): T {
+  const named: Record<string, unknown> = { ...document.components?.schemas };
+  const hoist = (node: unknown, isSchema: boolean): unknown => {
+    if (Array.isArray(node)) return node.map((item) => hoist(item, isSchema));
+    if (node === null || typeof node !== 'object') return node;
+    const entries = Object.entries(node).map(([key, value]) => [key, hoist(value, isSchemaPosition(key, isSchema))] as const);
+    const copy = Object.fromEntries(entries) as JsonSchema;
+    if (!isSchema || typeof copy.title !== 'string') return copy;
+    const { title, ...schema } = copy;
+    const existing = named[title];
+    if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(schema)) {
+      throw new Error(`OpenAPI: two different schemas are titled ${title}`);
+    }
+    named[title] = schema;
+    return { $ref: `#/components/schemas/${title}` };
+  };
+  const paths = hoist(document.paths, false);
+  return { ...document, paths, components: { ...document.components, schemas: named } };
+}
+
+/** Keys under which an OpenAPI path item or a schema holds schemas. */
+function isSchemaPosition(key: string, parentIsSchema: boolean): boolean {
+  if (key === 'schema') return true;
+  if (!parentIsSchema) return false;
+  return ['items', 'additionalProperties', 'not', 'properties', 'oneOf', 'anyOf', 'allOf'].includes(key) || /^\d+$/.test(key);
+}
+
+export interface OpenApiDocumentOptions {
+  info: { title: string; version: string; description?: string; license: { name: string; url?: string } };
+  /** The body of every 4xx/5xx answer. */
+  errorBody: JsonSchema;
+}
+
+/** @fastify/swagger's options: every route documented by `documentRoute`, named schemas hoisted. */
+export function swaggerOptions({ info, errorBody }: OpenApiDocumentOptions): FastifyDynamicSwaggerOptions {
+  return {
+    openapi: {
+      openapi: '3.0.3',
+      info,
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The token POST /signup issues' } },
+      },
+    },
+    transform: ({ schema, url, route }) => documentRoute(schema, url, route.config?.openapi ?? {}, errorBody),
+    transformObject: (document) => {
+      const openapi = hoistTitledSchemas('openapiObject' in document ? document.openapiObject : document.swaggerObject);
+      nameOperations(openapi.paths as Parameters<typeof nameOperations>[0]);
+      return openapi;
+    },
+  };
+}
+
+/**
+ * @fastify/swagger-ui at /docs. The document names the server it was fetched from (as the client
+ * addressed it, behind a trusted proxy as the proxy says), so generated clients need no base URL.
+ */
+export function swaggerUiOptions(): FastifySwaggerUiOptions {
+  return {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformSpecification: (document, request) => ({
+      ...document,
+      servers: [{ url: request.host ? `${request.protocol}://${request.host}` : '/' }],
+    }),
+  };
+}
