@@ -82,6 +82,13 @@ function nameOperations(paths: Record<string, Record<string, { operationId?: str
   }
 }
 
+/** Validation fills in a parameter's default, so a client may leave out any that has one. */
+function optionalWhereDefaulted(schema: JsonSchema): JsonSchema {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = ((schema.required ?? []) as string[]).filter((name) => properties[name]?.default === undefined);
+  return { ...schema, required };
+}
+
 function isErrorBody(schema: unknown): boolean {
   const properties = (schema as JsonSchema | undefined)?.properties as JsonSchema | undefined;
   return properties?.error !== undefined;
@@ -109,10 +116,11 @@ export function documentRoute(
   }
 
   const declaredResponses = (schema.response ?? {}) as Record<number, JsonSchema>;
+  const querystring = schema.querystring ? optionalWhereDefaulted(schema.querystring as JsonSchema) : undefined;
   const statuses = new Set(Object.keys(declaredResponses).map(Number));
   for (const status of Object.keys(documentation.response ?? {})) statuses.add(Number(status));
   const takesBody = schema.body !== undefined;
-  if (takesBody || schema.querystring !== undefined || params !== undefined) statuses.add(400);
+  if (takesBody || querystring !== undefined || params !== undefined) statuses.add(400);
   if (security.length > 0) statuses.add(401);
   if (takesBody) [413, 415].forEach((status) => statuses.add(status));
   [408, 500, 503].forEach((status) => statuses.add(status));
@@ -137,6 +145,7 @@ export function documentRoute(
     schema: {
       ...schema,
       security,
+      ...(querystring && { querystring }),
       ...(params && { params }),
       ...(documentation.body && { body: documentation.body }),
       response,
