@@ -9,7 +9,7 @@
  * Exits 1 if the app's codes fail (or the control passes: the check would be too weak).
  */
 import { randomBytes } from 'node:crypto';
-import { generateOtp } from '../src/otp/code.ts';
+import { generateOtp } from '../src/auth/otp/code.ts';
 
 const CRITICAL_P05 = 16.919;
 const CRITICAL_P001 = 27.877;

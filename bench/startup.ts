@@ -1,6 +1,6 @@
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { templateDirectory } from '../src/db/pglite-template.ts';
+import { templateDirectory } from '../src/platform/db/pglite-template.ts';
 import { startServer, type ServerCommand } from './support/server.ts';
 
 export interface StartupResult {

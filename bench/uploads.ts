@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { Migrator } from '../src/db/migrate.ts';
-import { openDatabase } from '../src/db/open.ts';
+import { Migrator } from '../src/platform/db/migrator.ts';
+import { openDatabase } from '../src/platform/db/open.ts';
 import { png } from '../test/support/images.ts';
 import { uploadForm } from '../test/support/multipart.ts';
 import { createSignedInUser } from '../test/support/users.ts';

@@ -2,48 +2,26 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { BackgroundTasks } from './background.ts';
-import type { Config, TrustProxy } from './config.ts';
-import type { Database } from './db/database.ts';
-import { AccessLog } from './http/access-log.ts';
-import { HttpError } from './http/errors.ts';
-import { installSecurityHeaders } from './http/security-headers.ts';
-import { installValidation } from './http/validation.ts';
-import type { FeedCache } from './feed-cache.ts';
-import type { OtpService } from './otp/service.ts';
-import type { RateLimiter } from './ratelimit/limiter.ts';
-import { accountRoutes } from './routes/account.ts';
-import { creativesFeature } from './routes/creatives-feature.ts';
-import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
-import { metaRoutes } from './routes/meta.ts';
-import { signupRoutes } from './routes/signup.ts';
-import { webRoutes } from './routes/web.ts';
-import type { Sessions } from './sessions.ts';
-import type { SmsSender } from './sms/sender.ts';
-import type { LocalDiskStorage } from './storage/local-disk.ts';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { accountRoutes } from './auth/account-routes.ts';
+import { protectScope } from './auth/guard.ts';
+import { signupRoutes } from './auth/signup-routes.ts';
+import type { TrustProxy } from './config.ts';
+import type { AppDependencies } from './container.ts';
+import { fileRoutes } from './creatives/file-routes.ts';
+import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
+import { creativesRoutes } from './creatives/routes.ts';
+import { uploadRoutes } from './creatives/upload-routes.ts';
+import { AccessLog } from './platform/http/access-log.ts';
+import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
+import { installSecurityHeaders } from './platform/http/security-headers.ts';
+import { installValidation } from './platform/http/validation.ts';
+import { healthRoutes } from './system/health.ts';
+import { metaRoutes } from './system/meta.ts';
+import { webRoutes } from './system/web.ts';
 
 /** JSON bodies (signup) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES instead. */
 export const JSON_BODY_LIMIT = 100 * 1024;
-
-export interface Lifecycle {
-  shuttingDown: boolean;
-}
-
-export interface AppDependencies {
-  config: Config;
-  db: Database;
-  logger: FastifyBaseLogger;
-  background: BackgroundTasks;
-  lifecycle: Lifecycle;
-  readinessChecks: ReadinessCheck[];
-  otp: OtpService;
-  rateLimiter: RateLimiter;
-  sms: SmsSender;
-  storage: LocalDiskStorage;
-  sessions: Sessions;
-  feedCache: FeedCache;
-}
 
 /** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
 export async function buildApp(deps: AppDependencies) {
@@ -60,11 +38,8 @@ export async function buildApp(deps: AppDependencies) {
     // The router answers these itself, before any hook; say them in our format. A path that
     // cannot be percent-decoded names no resource, so it is not found like any other.
     frameworkErrors: (error, request, reply) => {
-      const status = error.code === 'FST_ERR_BAD_URL' ? 404 : (error.statusCode ?? 500);
-      void (reply as FastifyReply)
-        .code(status)
-        .header('x-request-id', request.id)
-        .send({ error: status === 404 ? notFoundMessage(request) : error.message });
+      const answer = error.code === 'FST_ERR_BAD_URL' ? new HttpError(404, notFoundMessage(request)) : toHttpError(error);
+      void (reply as FastifyReply).code(answer.statusCode).header('x-request-id', request.id).send(errorBody(answer));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -77,7 +52,10 @@ export async function buildApp(deps: AppDependencies) {
     // A request arriving on an already-open connection once shutdown has begun is refused in our
     // error format (Fastify's own 503, turned off above, has another body).
     if (lifecycle.shuttingDown) {
-      return reply.code(503).header('connection', 'close').send({ error: 'service unavailable: the server is shutting down' });
+      return reply
+        .code(503)
+        .header('connection', 'close')
+        .send({ error: 'service unavailable: the server is shutting down', code: 'service_unavailable' });
     }
   });
   // A request already in flight when shutdown begins must not keep its connection open afterwards.
@@ -86,20 +64,12 @@ export async function buildApp(deps: AppDependencies) {
   });
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if ('validation' in error && error.validation) {
-      return reply.code(400).send({ error: error.message });
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      if (error instanceof HttpError) reply.headers(error.headers);
-      return reply.code(status).send({ error: error.message });
-    }
-    request.log.error({ err: error }, 'request failed');
-    if (error instanceof HttpError) reply.headers(error.headers);
-    return reply.code(status).send({ error: status === 503 ? error.message : 'internal server error' });
+    const answer = toHttpError(error);
+    if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(answer.statusCode).headers(answer.headers).send(errorBody(answer));
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: notFoundMessage(request) });
+    reply.code(404).send(errorBody(new HttpError(404, notFoundMessage(request))));
   });
 
   installSecurityHeaders(app, {
@@ -127,14 +97,20 @@ export async function buildApp(deps: AppDependencies) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  await app.register(healthRoutes, {
-    checks: deps.readinessChecks,
-  });
+  // Public routes: a stale token in the header never blocks them.
+  await app.register(healthRoutes, { checks: deps.readinessChecks });
+  await app.register(metaRoutes, { config, acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime) });
   await app.register(signupRoutes, deps);
-  await app.register(accountRoutes, deps);
-  await app.register(metaRoutes, { config });
-  await app.register(creativesFeature, deps);
+  await app.register(fileRoutes, { directory: deps.storage.directory });
   await app.register(webRoutes);
+
+  // Protected routes: authentication happens once, here, before anything else of the request.
+  await app.register(async (scope) => {
+    protectScope(scope, deps.sessions);
+    await scope.register(accountRoutes, { sessions: deps.sessions });
+    await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
+    await scope.register(uploadRoutes, { creatives: deps.creatives, rules: config });
+  });
 
   return app;
 }

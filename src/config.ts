@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { parseEnv } from 'node:util';
 // The metadata phone.ts parses with: the default entry point would load a second copy of the
 // library's modules and metadata at start-up (every flavour lists the same countries).
-import { isSupportedCountry } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 export type Environment = 'development' | 'test' | 'production';
 export type SmsProviderName = 'console' | 'twilio';
@@ -16,6 +17,19 @@ export interface TwilioConfig {
   from: string;
   apiBase: string;
 }
+
+export type StorageConfig =
+  | { kind: 'local' }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      endpoint: string | undefined;
+      forcePathStyle: boolean;
+      prefix: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+    };
 
 export interface Config {
   port: number;
@@ -37,7 +51,16 @@ export interface Config {
     perNumberPerHour: number;
     perIpPerHour: number;
     verifyPerIpPerHour: number;
+    perPrefixPerHour: number;
+    /** ISO 3166 regions whose numbers may sign up, or every region. */
+    allowedCountries: string[] | '*';
   };
+  /** Codes sent per hour by all instances together. */
+  smsPerHour: number;
+  /** Fixed codes by E.164 number: nothing is sent to them. */
+  otpTestNumbers: Map<string, string>;
+  /** With ENV=production, test numbers work only before this moment. */
+  otpTestNumbersUntil: Date | undefined;
   trustProxy: TrustProxy;
   tokenTtlHours: number;
   smsProvider: SmsProviderName;
@@ -46,6 +69,19 @@ export interface Config {
   shutdownTimeoutSeconds: number;
   appSecret: string;
   logLevel: string;
+  storage: StorageConfig;
+  /** Where clients fetch stored files from instead of /uploads (no trailing slash). */
+  publicFilesUrl: string | undefined;
+  maxImagePixels: number;
+  imageConcurrency: number;
+  uploadsPerUserPerHour: number;
+  userQuotaBytes: number;
+  minFreeDiskBytes: number;
+  feedLimit: number;
+  requestTimeoutSeconds: number;
+  uploadIdleTimeoutSeconds: number;
+  /** The Prometheus listener; off when METRICS_PORT is unset. */
+  metrics: { port: number; host: string } | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -108,7 +144,15 @@ export function loadConfig(env: Env): Config {
     return raw as T;
   };
 
+  const bool = (name: string, fallback: boolean): boolean => oneOf(name, ['true', 'false'], String(fallback)) === 'true';
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const value = read(name);
+    if (value !== undefined) requireUrl(name, value, protocols);
+    return value?.replace(/\/+$/, '');
+  };
+
   const envName = oneOf<Environment>('ENV', ['development', 'test', 'production'], 'development');
+  const production = envName === 'production';
 
   const otpLength = positiveInt('OTP_LENGTH', 6);
   if (otpLength < 4 || otpLength > 10) throw new ConfigError('OTP_LENGTH', `must be between 4 and 10, got "${otpLength}"`);
@@ -144,16 +188,33 @@ export function loadConfig(env: Env): Config {
   }
 
   const appSecret = read('APP_SECRET');
-  if (envName === 'production' && (appSecret === undefined || appSecret === DEV_APP_SECRET))
+  if (production && (appSecret === undefined || appSecret === DEV_APP_SECRET))
     throw new ConfigError('APP_SECRET', 'is required when ENV=production (and must not be the development default)');
+  if (smsProvider === 'twilio' && (appSecret === undefined || appSecret === DEV_APP_SECRET))
+    throw new ConfigError('APP_SECRET', 'is required when SMS_PROVIDER=twilio (and must not be the development default)');
   if (appSecret !== undefined && appSecret.length < 16) throw new ConfigError('APP_SECRET', 'must be at least 16 characters');
+
+  if (production && smsProvider === 'console')
+    throw new ConfigError('SMS_PROVIDER', 'must not be console when ENV=production: every code would go to the log');
 
   const logLevel = str('LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
-  const host = str('HOST', '0.0.0.0');
-  if (!isIP(host) && !isHostname(host)) throw new ConfigError('HOST', `must be an IP address or a host name, got "${host}"`);
+  const host = hostVariable('HOST', str('HOST', '0.0.0.0'));
+
+  const trustProxy = parseTrustProxy(read('TRUST_PROXY'));
+  if (production && trustProxy === true)
+    throw new ConfigError(
+      'TRUST_PROXY',
+      "must not be true when ENV=production (any client could choose its address): give a hop count or the proxies' addresses",
+    );
+
+  const otpTestNumbersUntil = read('OTP_TEST_NUMBERS_UNTIL');
+  if (otpTestNumbersUntil !== undefined && Number.isNaN(Date.parse(otpTestNumbersUntil)))
+    throw new ConfigError('OTP_TEST_NUMBERS_UNTIL', `must be a date (YYYY-MM-DD or RFC 3339), got "${otpTestNumbersUntil}"`);
+
+  const metricsPort = read('METRICS_PORT') === undefined ? undefined : positiveInt('METRICS_PORT', 0, 65535);
 
   return {
     port: positiveInt('PORT', 4000, 65535),
@@ -175,8 +236,13 @@ export function loadConfig(env: Env): Config {
       perNumberPerHour: positiveInt('OTP_PER_NUMBER_PER_HOUR', 5),
       perIpPerHour: positiveInt('OTP_PER_IP_PER_HOUR', 30),
       verifyPerIpPerHour: positiveInt('VERIFY_PER_IP_PER_HOUR', 60),
+      perPrefixPerHour: positiveInt('OTP_PER_PREFIX_PER_HOUR', 20),
+      allowedCountries: parseCountries(read('OTP_ALLOWED_COUNTRIES'), defaultCountry),
     },
-    trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    smsPerHour: positiveInt('SMS_PER_HOUR', 1000),
+    otpTestNumbers: parseTestNumbers(read('OTP_TEST_NUMBERS'), otpLength),
+    otpTestNumbersUntil: otpTestNumbersUntil === undefined ? undefined : new Date(otpTestNumbersUntil),
+    trustProxy,
     tokenTtlHours: positiveInt('TOKEN_TTL_HOURS', 48),
     smsProvider,
     twilio,
@@ -184,7 +250,73 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutSeconds: positiveInt('SHUTDOWN_TIMEOUT_SECONDS', 30, MAX_TIMER_SECONDS),
     appSecret: appSecret ?? DEV_APP_SECRET,
     logLevel,
+    storage: parseStorage(read, bool),
+    publicFilesUrl: url('PUBLIC_FILES_URL', ['http:', 'https:']),
+    maxImagePixels: positiveInt('MAX_IMAGE_PIXELS', 40_000_000),
+    imageConcurrency: positiveInt('IMAGE_CONCURRENCY', availableParallelism()),
+    uploadsPerUserPerHour: positiveInt('UPLOADS_PER_USER_PER_HOUR', 100),
+    userQuotaBytes: positiveInt('USER_QUOTA_BYTES', 1024 ** 3),
+    minFreeDiskBytes: positiveInt('MIN_FREE_DISK_BYTES', 1024 ** 3),
+    feedLimit: positiveInt('FEED_LIMIT', 500),
+    requestTimeoutSeconds: positiveInt('REQUEST_TIMEOUT_SECONDS', 30, MAX_TIMER_SECONDS),
+    uploadIdleTimeoutSeconds: positiveInt('UPLOAD_IDLE_TIMEOUT_SECONDS', 30, MAX_TIMER_SECONDS),
+    metrics:
+      metricsPort === undefined
+        ? undefined
+        : { port: metricsPort, host: hostVariable('METRICS_HOST', str('METRICS_HOST', '127.0.0.1')) },
   };
+}
+
+function parseStorage(
+  read: (name: string) => string | undefined,
+  bool: (name: string, fallback: boolean) => boolean,
+): StorageConfig {
+  const kind = read('STORAGE') ?? 'local';
+  if (kind === 'local') return { kind };
+  if (kind !== 's3') throw new ConfigError('STORAGE', `must be one of local, s3, got "${kind}"`);
+  const bucket = read('S3_BUCKET');
+  if (bucket === undefined) throw new ConfigError('S3_BUCKET', 'is required when STORAGE=s3');
+  const endpoint = read('S3_ENDPOINT');
+  if (endpoint !== undefined) requireUrl('S3_ENDPOINT', endpoint, ['http:', 'https:']);
+  const prefix = read('S3_PREFIX') ?? 'creatives/';
+  if (prefix.startsWith('/') || prefix.includes('..'))
+    throw new ConfigError('S3_PREFIX', `must be a relative key prefix, got "${prefix}"`);
+  return {
+    kind,
+    bucket,
+    region: read('S3_REGION') ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: bool('S3_FORCE_PATH_STYLE', false),
+    prefix,
+    accessKeyId: read('S3_ACCESS_KEY_ID'),
+    secretAccessKey: read('S3_SECRET_ACCESS_KEY'),
+  };
+}
+
+function parseCountries(raw: string | undefined, defaultCountry: string): string[] | '*' {
+  if (raw === undefined) return [defaultCountry];
+  if (raw === '*') return '*';
+  const countries = raw.split(',').map((part) => part.trim().toUpperCase());
+  const unknown = countries.find((country) => !isSupportedCountry(country));
+  if (unknown !== undefined)
+    throw new ConfigError('OTP_ALLOWED_COUNTRIES', `"${unknown}" is not a region code with phone numbers (or use *)`);
+  return countries;
+}
+
+/** `+919999900001=123456,...`: E.164 numbers with a fixed code of OTP_LENGTH digits each. */
+function parseTestNumbers(raw: string | undefined, otpLength: number): Map<string, string> {
+  const numbers = new Map<string, string>();
+  if (raw === undefined) return numbers;
+  for (const entry of raw.split(',')) {
+    const [number = '', code = ''] = entry.split('=').map((part) => part.trim());
+    const parsed = parsePhoneNumberFromString(number);
+    if (!number.startsWith('+') || !parsed?.isValid())
+      throw new ConfigError('OTP_TEST_NUMBERS', `"${number}" is not a valid E.164 phone number`);
+    if (!new RegExp(`^[0-9]{${otpLength}}$`).test(code))
+      throw new ConfigError('OTP_TEST_NUMBERS', `the code for ${parsed.number.slice(0, -4)}•••• must be ${otpLength} digits`);
+    numbers.set(parsed.number, code);
+  }
+  return numbers;
 }
 
 function requireUrl(name: string, value: string, protocols: string[]): void {
@@ -222,6 +354,11 @@ function isProxyAddress(entry: string): boolean {
   if (range === undefined) return true;
   if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
   return family === 4 && isIP(range) === 4; // a netmask: 10.0.0.0/255.0.0.0
+}
+
+function hostVariable(name: string, host: string): string {
+  if (!isIP(host) && !isHostname(host)) throw new ConfigError(name, `must be an IP address or a host name, got "${host}"`);
+  return host;
 }
 
 function isHostname(host: string): boolean {

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './app.ts';
-import { startPeriodicCleanup } from './cleanup.ts';
+import { startPeriodicCleanup } from './platform/periodic.ts';
 import type { Config } from './config.ts';
-import type { Database } from './db/database.ts';
-import { createDependencies, type Dependencies } from './dependencies.ts';
-import { compactHeap } from './memory.ts';
+import { createDependencies, type Dependencies } from './container.ts';
 
 export interface RunningServer {
   app: App;
@@ -15,15 +13,13 @@ export interface RunningServer {
   shutdown(signal: string): Promise<number>;
 }
 
-/** `opening`: the database, if its opening was started earlier (see main.ts). */
-export async function startServer(config: Config, logger: Logger, opening?: Promise<Database>): Promise<RunningServer> {
-  const deps = await createDependencies(config, logger, {}, opening);
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const deps = await createDependencies(config, logger);
   let app: App;
   let address: string;
   try {
     app = await buildApp(deps);
     await app.ready();
-    compactHeap();
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await deps.close();

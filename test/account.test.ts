@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { base32, createToken } from '../src/data/tokens.ts';
-import { findOrCreateUser } from '../src/data/users.ts';
+import { base32, createToken } from '../src/auth/tokens.ts';
+import { findOrCreateUser } from '../src/auth/users.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends } from './support/backends.ts';
 import { createSignedInUser } from './support/users.ts';
 
-const UNAUTHENTICATED = { error: 'you must be authenticated to access this resource' };
-const INVALID_TOKEN = { error: 'invalid or missing authentication token' };
+const UNAUTHENTICATED = { error: 'you must be authenticated to access this resource', code: 'unauthorized' };
+const INVALID_TOKEN = { error: 'invalid or missing authentication token', code: 'unauthorized' };
 
 for (const backend of databaseBackends) {
   describe(`bearer tokens, /me and /logout on ${backend.name}`, () => {
@@ -132,7 +132,7 @@ for (const backend of databaseBackends) {
       const other = await createToken(t.deps.db, someone.user.id, 48);
       const bad = await logout(`Bearer ${someone.token}`, '?all=maybe');
       assert.equal(bad.statusCode, 400);
-      assert.deepEqual(bad.json(), { error: 'querystring.all must be boolean' });
+      assert.deepEqual(bad.json(), { error: 'querystring.all must be boolean', code: 'validation_failed', field: 'all' });
       assert.equal((await logout(`Bearer ${someone.token}`, '?all=false')).statusCode, 204);
       assert.equal((await me(`Bearer ${other.token}`)).statusCode, 200);
     });

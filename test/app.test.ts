@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import { loadConfig, type Env } from '../src/config.ts';
-import { createDependencies, type Dependencies } from '../src/dependencies.ts';
+import { createDependencies, type Dependencies } from '../src/container.ts';
 import { databaseBackends, tempDir, type DatabaseBackend, type TestDatabase } from './support/backends.ts';
 import { capturingLogger } from './support/log-capture.ts';
 
@@ -57,7 +57,7 @@ for (const backend of databaseBackends) {
       test(`${route}: 500 {"error":"internal server error"} without details; logged with the request id`, async () => {
         const res = await t.app.inject(route);
         assert.equal(res.statusCode, 500);
-        assert.deepEqual(res.json(), { error: 'internal server error' });
+        assert.deepEqual(res.json(), { error: 'internal server error', code: 'internal' });
         for (const leak of [detail, 'SELECT', 'at ', '.ts']) assert.ok(!res.body.includes(leak), `${leak} in ${res.body}`);
 
         const requestId = res.headers['x-request-id'];

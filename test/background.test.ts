@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BackgroundTasks } from '../src/background.ts';
+import { BackgroundTasks } from '../src/platform/background.ts';
 import { capturingLogger } from './support/log-capture.ts';
 
 test('a failing background task is logged with its name and stops nothing', async () => {

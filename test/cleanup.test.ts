@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { runCleanup, startPeriodicCleanup, type CleanupTask } from '../src/cleanup.ts';
-import { createToken } from '../src/data/tokens.ts';
+import { runCleanup, startPeriodicCleanup, type CleanupTask } from '../src/platform/periodic.ts';
+import { createToken } from '../src/auth/tokens.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends } from './support/backends.ts';
 import { capturingLogger } from './support/log-capture.ts';

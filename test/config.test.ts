@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { ConfigError, DEV_APP_SECRET, environmentWithDotenv, loadConfig, type Config, type Env } from '../src/config.ts';
 import { tempDir } from './support/backends.ts';
@@ -26,7 +27,12 @@ const DEFAULTS: Config = {
     perNumberPerHour: 5,
     perIpPerHour: 30,
     verifyPerIpPerHour: 60,
+    perPrefixPerHour: 20,
+    allowedCountries: ['IN'],
   },
+  smsPerHour: 1000,
+  otpTestNumbers: new Map(),
+  otpTestNumbersUntil: undefined,
   trustProxy: false,
   tokenTtlHours: 48,
   smsProvider: 'console',
@@ -35,6 +41,17 @@ const DEFAULTS: Config = {
   shutdownTimeoutSeconds: 30,
   appSecret: DEV_APP_SECRET,
   logLevel: 'info',
+  storage: { kind: 'local' },
+  publicFilesUrl: undefined,
+  maxImagePixels: 40_000_000,
+  imageConcurrency: availableParallelism(),
+  uploadsPerUserPerHour: 100,
+  userQuotaBytes: 1_073_741_824,
+  minFreeDiskBytes: 1_073_741_824,
+  feedLimit: 500,
+  requestTimeoutSeconds: 30,
+  uploadIdleTimeoutSeconds: 30,
+  metrics: undefined,
 };
 
 /** Every variable of the spec's table. */
@@ -68,9 +85,44 @@ const VARIABLES = [
   'SHUTDOWN_TIMEOUT_SECONDS',
   'APP_SECRET',
   'LOG_LEVEL',
+  'STORAGE',
+  'S3_BUCKET',
+  'S3_REGION',
+  'S3_ENDPOINT',
+  'S3_FORCE_PATH_STYLE',
+  'S3_PREFIX',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'PUBLIC_FILES_URL',
+  'MAX_IMAGE_PIXELS',
+  'IMAGE_CONCURRENCY',
+  'UPLOADS_PER_USER_PER_HOUR',
+  'USER_QUOTA_BYTES',
+  'MIN_FREE_DISK_BYTES',
+  'FEED_LIMIT',
+  'OTP_ALLOWED_COUNTRIES',
+  'OTP_PER_PREFIX_PER_HOUR',
+  'SMS_PER_HOUR',
+  'OTP_TEST_NUMBERS',
+  'OTP_TEST_NUMBERS_UNTIL',
+  'REQUEST_TIMEOUT_SECONDS',
+  'UPLOAD_IDLE_TIMEOUT_SECONDS',
+  'METRICS_PORT',
+  'METRICS_HOST',
 ];
 
 const POSITIVE_INTEGERS = [
+  'MAX_IMAGE_PIXELS',
+  'IMAGE_CONCURRENCY',
+  'UPLOADS_PER_USER_PER_HOUR',
+  'USER_QUOTA_BYTES',
+  'MIN_FREE_DISK_BYTES',
+  'FEED_LIMIT',
+  'OTP_PER_PREFIX_PER_HOUR',
+  'SMS_PER_HOUR',
+  'REQUEST_TIMEOUT_SECONDS',
+  'UPLOAD_IDLE_TIMEOUT_SECONDS',
+  'METRICS_PORT',
   'PORT',
   'MAX_UPLOAD_BYTES',
   'MAX_SCHEDULE_DAYS',
@@ -91,6 +143,7 @@ const TWILIO = {
   TWILIO_ACCOUNT_SID: 'AC123',
   TWILIO_AUTH_TOKEN: 'token-456',
   TWILIO_FROM: '+15005550006',
+  APP_SECRET: 'a-twilio-deployment-secret',
 };
 
 /** The variable a ConfigError names, or undefined when the environment is accepted. */
@@ -135,7 +188,7 @@ describe('loadConfig', () => {
       OTP_PER_NUMBER_PER_HOUR: '4',
       OTP_PER_IP_PER_HOUR: '20',
       VERIFY_PER_IP_PER_HOUR: '40',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '2',
       TOKEN_TTL_HOURS: '24',
       ...TWILIO,
       TWILIO_API_BASE: 'http://127.0.0.1:9999/',
@@ -143,6 +196,30 @@ describe('loadConfig', () => {
       SHUTDOWN_TIMEOUT_SECONDS: '10',
       APP_SECRET: 'a-production-secret-of-some-length',
       LOG_LEVEL: 'warn',
+      STORAGE: 's3',
+      S3_BUCKET: 'creatives-prod',
+      S3_REGION: 'eu-west-1',
+      S3_ENDPOINT: 'https://s3.example.com',
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_PREFIX: 'prod/',
+      S3_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      S3_SECRET_ACCESS_KEY: 'secret-key-of-the-bucket',
+      PUBLIC_FILES_URL: 'https://cdn.example.com/c/',
+      MAX_IMAGE_PIXELS: '1000',
+      IMAGE_CONCURRENCY: '3',
+      UPLOADS_PER_USER_PER_HOUR: '9',
+      USER_QUOTA_BYTES: '4096',
+      MIN_FREE_DISK_BYTES: '512',
+      FEED_LIMIT: '20',
+      OTP_ALLOWED_COUNTRIES: 'us, ca',
+      OTP_PER_PREFIX_PER_HOUR: '7',
+      SMS_PER_HOUR: '50',
+      OTP_TEST_NUMBERS: '+12015550123=12345678',
+      OTP_TEST_NUMBERS_UNTIL: '2027-01-31',
+      REQUEST_TIMEOUT_SECONDS: '12',
+      UPLOAD_IDLE_TIMEOUT_SECONDS: '13',
+      METRICS_PORT: '9464',
+      METRICS_HOST: '0.0.0.0',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -164,8 +241,13 @@ describe('loadConfig', () => {
         perNumberPerHour: 4,
         perIpPerHour: 20,
         verifyPerIpPerHour: 40,
+        perPrefixPerHour: 7,
+        allowedCountries: ['US', 'CA'],
       },
-      trustProxy: true,
+      smsPerHour: 50,
+      otpTestNumbers: new Map([['+12015550123', '12345678']]),
+      otpTestNumbersUntil: new Date('2027-01-31'),
+      trustProxy: 2,
       tokenTtlHours: 24,
       smsProvider: 'twilio',
       twilio: { accountSid: 'AC123', authToken: 'token-456', from: '+15005550006', apiBase: 'http://127.0.0.1:9999' },
@@ -173,6 +255,26 @@ describe('loadConfig', () => {
       shutdownTimeoutSeconds: 10,
       appSecret: 'a-production-secret-of-some-length',
       logLevel: 'warn',
+      storage: {
+        kind: 's3',
+        bucket: 'creatives-prod',
+        region: 'eu-west-1',
+        endpoint: 'https://s3.example.com',
+        forcePathStyle: true,
+        prefix: 'prod/',
+        accessKeyId: 'AKIAEXAMPLE',
+        secretAccessKey: 'secret-key-of-the-bucket',
+      },
+      publicFilesUrl: 'https://cdn.example.com/c',
+      maxImagePixels: 1000,
+      imageConcurrency: 3,
+      uploadsPerUserPerHour: 9,
+      userQuotaBytes: 4096,
+      minFreeDiskBytes: 512,
+      feedLimit: 20,
+      requestTimeoutSeconds: 12,
+      uploadIdleTimeoutSeconds: 13,
+      metrics: { port: 9464, host: '0.0.0.0' },
     } satisfies Config);
   });
 
@@ -236,7 +338,51 @@ describe('loadConfig', () => {
     assert.equal(refusedVariable({ ENV: 'production', APP_SECRET: DEV_APP_SECRET }), 'APP_SECRET');
     assert.equal(refusedVariable({ APP_SECRET: 'too-short' }), 'APP_SECRET');
     assert.equal(loadConfig({ ENV: 'test' }).appSecret, DEV_APP_SECRET);
-    assert.equal(loadConfig({ ENV: 'production', APP_SECRET: 'x'.repeat(16) }).appSecret, 'x'.repeat(16));
+    assert.equal(loadConfig({ ...TWILIO, ENV: 'production', APP_SECRET: 'x'.repeat(16) }).appSecret, 'x'.repeat(16));
+  });
+
+  test('unsafe production settings refuse to start, naming the variable', () => {
+    const production = { ENV: 'production', ...TWILIO };
+    assert.equal(refusedVariable({ ...production, SMS_PROVIDER: 'console' }), 'SMS_PROVIDER');
+    assert.equal(refusedVariable({ ...production, TRUST_PROXY: 'true' }), 'TRUST_PROXY');
+    assert.deepEqual(loadConfig({ ...production, TRUST_PROXY: '1' }).trustProxy, 1);
+    assert.deepEqual(loadConfig({ ...production, TRUST_PROXY: '10.0.0.0/8' }).trustProxy, ['10.0.0.0/8']);
+    assert.equal(refusedVariable({ ...TWILIO, APP_SECRET: '' }), 'APP_SECRET', 'twilio needs a real secret, whatever ENV says');
+    assert.equal(refusedVariable({ ...TWILIO, APP_SECRET: DEV_APP_SECRET }), 'APP_SECRET');
+  });
+
+  test('storage, regions, test numbers and the metrics listener are checked', () => {
+    assert.equal(refusedVariable({ STORAGE: 'ftp' }), 'STORAGE');
+    assert.equal(refusedVariable({ STORAGE: 's3' }), 'S3_BUCKET');
+    assert.equal(refusedVariable({ STORAGE: 's3', S3_BUCKET: 'b', S3_ENDPOINT: 'minio:9000' }), 'S3_ENDPOINT');
+    assert.equal(refusedVariable({ STORAGE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'yes' }), 'S3_FORCE_PATH_STYLE');
+    assert.deepEqual(loadConfig({ STORAGE: 's3', S3_BUCKET: 'b' }).storage, {
+      kind: 's3',
+      bucket: 'b',
+      region: 'us-east-1',
+      endpoint: undefined,
+      forcePathStyle: false,
+      prefix: 'creatives/',
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+    });
+    assert.equal(refusedVariable({ PUBLIC_FILES_URL: 'cdn.example.com' }), 'PUBLIC_FILES_URL');
+    assert.equal(loadConfig({ OTP_ALLOWED_COUNTRIES: '*' }).otp.allowedCountries, '*');
+    assert.deepEqual(loadConfig({ DEFAULT_COUNTRY: 'GB' }).otp.allowedCountries, ['GB']);
+    assert.equal(refusedVariable({ OTP_ALLOWED_COUNTRIES: 'IN,XX' }), 'OTP_ALLOWED_COUNTRIES');
+    assert.equal(refusedVariable({ OTP_TEST_NUMBERS: '+919999900001' }), 'OTP_TEST_NUMBERS');
+    assert.equal(refusedVariable({ OTP_TEST_NUMBERS: '9999900001=123456' }), 'OTP_TEST_NUMBERS');
+    assert.equal(refusedVariable({ OTP_TEST_NUMBERS: '+919999900001=12345' }), 'OTP_TEST_NUMBERS');
+    assert.equal(refusedVariable({ OTP_TEST_NUMBERS_UNTIL: 'soon' }), 'OTP_TEST_NUMBERS_UNTIL');
+    assert.deepEqual(
+      loadConfig({ OTP_TEST_NUMBERS: '+919999900001=123456, +919999900002=000000' }).otpTestNumbers,
+      new Map([
+        ['+919999900001', '123456'],
+        ['+919999900002', '000000'],
+      ]),
+    );
+    assert.deepEqual(loadConfig({ METRICS_PORT: '9464' }).metrics, { port: 9464, host: '127.0.0.1' });
+    assert.equal(loadConfig({ METRICS_HOST: '0.0.0.0' }).metrics, undefined, 'off without a port');
   });
 
   test('a problem message never repeats the secret it is about', () => {
@@ -299,6 +445,9 @@ describe('environmentWithDotenv', () => {
   });
 });
 
+/** Any path, region name or credential is accepted as it is. */
+const FREE_FORM = ['DATA_DIR', 'UPLOAD_DIR', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];
+
 /** Runs fn over items, `size` at a time: each start of a process costs about a second of CPU. */
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
@@ -334,6 +483,30 @@ describe('a bad variable stops the real process: exit code 1, one stderr line na
     ['SHUTDOWN_TIMEOUT_SECONDS', { SHUTDOWN_TIMEOUT_SECONDS: '30s' }],
     ['APP_SECRET', { ENV: 'production' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['SMS_PROVIDER', { ENV: 'production', APP_SECRET: 'x'.repeat(16) }],
+    ['TRUST_PROXY', { ...TWILIO, ENV: 'production', TRUST_PROXY: 'true' }],
+    ['APP_SECRET', { ...TWILIO, APP_SECRET: '' }],
+    ['S3_BUCKET', { STORAGE: 's3' }],
+    ['MAX_IMAGE_PIXELS', { MAX_IMAGE_PIXELS: 'lots' }],
+    ['STORAGE', { STORAGE: 'disk' }],
+    ['S3_ENDPOINT', { STORAGE: 's3', S3_BUCKET: 'b', S3_ENDPOINT: 'minio:9000' }],
+    ['S3_FORCE_PATH_STYLE', { STORAGE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: '1' }],
+    ['S3_PREFIX', { STORAGE: 's3', S3_BUCKET: 'b', S3_PREFIX: '/abs/' }],
+    ['PUBLIC_FILES_URL', { PUBLIC_FILES_URL: 'ftp://cdn' }],
+    ['IMAGE_CONCURRENCY', { IMAGE_CONCURRENCY: '0' }],
+    ['UPLOADS_PER_USER_PER_HOUR', { UPLOADS_PER_USER_PER_HOUR: '-1' }],
+    ['USER_QUOTA_BYTES', { USER_QUOTA_BYTES: '1GB' }],
+    ['MIN_FREE_DISK_BYTES', { MIN_FREE_DISK_BYTES: '1.5' }],
+    ['FEED_LIMIT', { FEED_LIMIT: 'all' }],
+    ['OTP_ALLOWED_COUNTRIES', { OTP_ALLOWED_COUNTRIES: 'IN,ZZ' }],
+    ['OTP_PER_PREFIX_PER_HOUR', { OTP_PER_PREFIX_PER_HOUR: '0' }],
+    ['SMS_PER_HOUR', { SMS_PER_HOUR: 'x' }],
+    ['OTP_TEST_NUMBERS', { OTP_TEST_NUMBERS: '+910000=123456' }],
+    ['OTP_TEST_NUMBERS_UNTIL', { OTP_TEST_NUMBERS_UNTIL: 'next week' }],
+    ['REQUEST_TIMEOUT_SECONDS', { REQUEST_TIMEOUT_SECONDS: '0' }],
+    ['UPLOAD_IDLE_TIMEOUT_SECONDS', { UPLOAD_IDLE_TIMEOUT_SECONDS: '30s' }],
+    ['METRICS_PORT', { METRICS_PORT: '70000' }],
+    ['METRICS_HOST', { METRICS_PORT: '9464', METRICS_HOST: 'not a host' }],
   ];
 
   test(`${cases.length} cases, covering every variable that can be wrong`, async () => {
@@ -349,8 +522,8 @@ describe('a bad variable stops the real process: exit code 1, one stderr line na
     });
     assert.deepEqual(failures, []);
     const named = new Set(cases.map(([variable]) => variable));
-    const untested = VARIABLES.filter((name) => !named.has(name) && !['DATA_DIR', 'UPLOAD_DIR'].includes(name));
-    assert.deepEqual(untested, [], 'DATA_DIR and UPLOAD_DIR are any path; every other variable can be wrong');
+    const untested = VARIABLES.filter((name) => !named.has(name) && !FREE_FORM.includes(name));
+    assert.deepEqual(untested, [], 'every variable but the free-form ones can be wrong');
   });
 
   test('.env in the working directory is read by the process, and the process environment wins', async () => {

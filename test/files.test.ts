@@ -156,14 +156,14 @@ for (const backend of databaseBackends) {
 
       const again = await t.app.inject({ method: 'DELETE', url: `/creatives/${id}`, headers: asha.headers });
       assert.equal(again.statusCode, 404);
-      assert.deepEqual(again.json(), { error: 'creative not found' });
+      assert.deepEqual(again.json(), { error: 'creative not found', code: 'not_found' });
     });
 
     test("someone else's creative is 404 to delete and stays, row and file", async () => {
       const { id, url, name } = await uploaded(png(), ravi);
       const res = await t.app.inject({ method: 'DELETE', url: `/creatives/${id}`, headers: asha.headers });
       assert.equal(res.statusCode, 404);
-      assert.deepEqual(res.json(), { error: 'creative not found' });
+      assert.deepEqual(res.json(), { error: 'creative not found', code: 'not_found' });
       const { rows } = await t.deps.db.query('SELECT id FROM creatives WHERE id = $1', [id]);
       assert.equal(rows.length, 1);
       assert.ok(existsSync(join(t.uploadDir, name)));

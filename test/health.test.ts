@@ -23,7 +23,7 @@ for (const backend of databaseBackends) {
       try {
         const res = await t.app.inject('/readyz');
         assert.equal(res.statusCode, 503);
-        assert.deepEqual(res.json(), { error: 'service unavailable: the server is shutting down' });
+        assert.deepEqual(res.json(), { error: 'service unavailable: the server is shutting down', code: 'service_unavailable' });
         assert.equal(res.headers.connection, 'close');
       } finally {
         t.deps.lifecycle.shuttingDown = false;
@@ -33,7 +33,7 @@ for (const backend of databaseBackends) {
     test('unknown routes get a JSON 404', async () => {
       const res = await t.app.inject('/no/such/route?x=1');
       assert.equal(res.statusCode, 404);
-      assert.deepEqual(res.json(), { error: 'GET /no/such/route not found' });
+      assert.deepEqual(res.json(), { error: 'GET /no/such/route not found', code: 'not_found' });
     });
 
     test('the OpenAPI document lists the routes', async () => {

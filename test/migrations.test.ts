@@ -5,8 +5,8 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileS
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
-import { findLiveToken, hashToken } from '../src/data/tokens.ts';
-import type { Database, Queryable } from '../src/db/database.ts';
+import { findLiveToken, hashToken } from '../src/auth/tokens.ts';
+import type { Database, Queryable } from '../src/platform/db/database.ts';
 import {
   createMigrationFiles,
   DirtyDatabaseError,
@@ -15,8 +15,8 @@ import {
   MigrationFailedError,
   MIGRATIONS_DIR,
   Migrator,
-} from '../src/db/migrate.ts';
-import { createDependencies } from '../src/dependencies.ts';
+} from '../src/platform/db/migrator.ts';
+import { createDependencies } from '../src/container.ts';
 import { databaseBackends, tempDir, type TestDatabase } from './support/backends.ts';
 import { capturingLogger } from './support/log-capture.ts';
 import { ROOT, runProcess } from './support/server-process.ts';
@@ -277,10 +277,10 @@ describe('new NAME', () => {
   });
 });
 
-/** `npm run migrate -- ARGS` (through npm) or `src/migrate.ts ARGS` directly, as a process. */
+/** `npm run migrate -- ARGS` (through npm) or `src/cli/migrate.ts ARGS` directly, as a process. */
 async function migrateCli(env: Record<string, string>, args: string[], { viaNpm = false } = {}) {
   if (!viaNpm) {
-    const child = runProcess(env, { script: 'src/migrate.ts', args });
+    const child = runProcess(env, { script: 'src/cli/migrate.ts', args });
     const code = await child.exited;
     return { code, stdout: child.logs.map((line) => line.msg), stderr: child.stderr() };
   }

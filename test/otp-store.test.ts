@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { DatabaseChallengeStore } from '../src/data/otp-challenges.ts';
-import type { Database } from '../src/db/database.ts';
-import { Migrator } from '../src/db/migrate.ts';
-import { hashOtp } from '../src/otp/code.ts';
-import { RedisChallengeStore } from '../src/otp/redis-store.ts';
-import { OtpService, type OtpSettings } from '../src/otp/service.ts';
-import type { ChallengeStore } from '../src/otp/store.ts';
+import { DatabaseChallengeStore } from '../src/auth/otp/postgres-store.ts';
+import type { Database } from '../src/platform/db/database.ts';
+import { Migrator } from '../src/platform/db/migrator.ts';
+import { hashOtp } from '../src/auth/otp/code.ts';
+import { RedisChallengeStore } from '../src/auth/otp/redis-store.ts';
+import { OtpService, type OtpSettings } from '../src/auth/otp/service.ts';
+import type { ChallengeStore } from '../src/auth/otp/store.ts';
 import { databaseBackends, TEST_REDIS_URL, type TestDatabase } from './support/backends.ts';
 import { connectTestRedis } from './support/redis.ts';
 

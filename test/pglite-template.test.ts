@@ -5,10 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { loadMigrations, MIGRATIONS_DIR, Migrator } from '../src/db/migrate.ts';
-import { openPglite } from '../src/db/pglite.ts';
-import { copyTemplateCluster, makeTemplateCluster, templateDirectory } from '../src/db/pglite-template.ts';
-import { createDependencies } from '../src/dependencies.ts';
+import { loadMigrations, MIGRATIONS_DIR, Migrator } from '../src/platform/db/migrator.ts';
+import { openPglite } from '../src/platform/db/pglite.ts';
+import { makeTemplateCluster } from '../src/cli/make-pglite-template.ts';
+import { copyTemplateCluster, templateDirectory } from '../src/platform/db/pglite-template.ts';
+import { createDependencies } from '../src/container.ts';
 import { tempDir } from './support/backends.ts';
 import { capturingLogger } from './support/log-capture.ts';
 

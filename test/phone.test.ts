@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generateOtp, hashOtp, otpHashesMatch } from '../src/otp/code.ts';
-import { maskPhoneNumber, normaliseName, normalisePhoneNumber } from '../src/phone.ts';
+import { generateOtp, hashOtp, otpHashesMatch } from '../src/auth/otp/code.ts';
+import { maskPhoneNumber, normaliseName, normalisePhoneNumber } from '../src/auth/phone.ts';
 
 test('phone numbers: E.164 and national numbers of DEFAULT_COUNTRY become E.164', () => {
   for (const input of ['+919876543210', '9876543210', '98765 43210', '098765-43210', '+91 (98765) 43210']) {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { clientAddressKey } from '../src/http/client-ip.ts';
-import { retryAfterSeconds, type LimitRule, type RateLimiter } from '../src/ratelimit/limiter.ts';
-import { MemoryRateLimiter } from '../src/ratelimit/memory.ts';
-import { RedisRateLimiter } from '../src/ratelimit/redis.ts';
+import { clientAddressKey } from '../src/platform/http/client-ip.ts';
+import { retryAfterSeconds, type LimitRule, type RateLimiter } from '../src/auth/rate-limit/limiter.ts';
+import { MemoryRateLimiter } from '../src/auth/rate-limit/memory.ts';
+import { RedisRateLimiter } from '../src/auth/rate-limit/redis.ts';
 import { TEST_REDIS_URL } from './support/backends.ts';
 import { connectTestRedis } from './support/redis.ts';
 

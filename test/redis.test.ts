@@ -35,10 +35,10 @@ describe('with REDIS_URL', { skip: !TEST_REDIS_URL && 'TEST_REDIS_URL not set' }
     t.deps.redis!.disconnect();
     const ready = await t.app.inject('/readyz');
     assert.equal(ready.statusCode, 503);
-    assert.deepEqual(ready.json(), { error: 'redis unavailable' });
+    assert.deepEqual(ready.json(), { error: 'redis unavailable', code: 'service_unavailable' });
     const signup = await t.app.inject({ method: 'POST', url: '/signup', payload: { name: 'Asha', phone_number: uniquePhone() } });
     assert.equal(signup.statusCode, 500);
-    assert.deepEqual(signup.json(), { error: 'internal server error' });
+    assert.deepEqual(signup.json(), { error: 'internal server error', code: 'internal' });
     await t.deps.redis!.connect();
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPglite } from '../src/db/pglite.ts';
+import { openPglite } from '../src/platform/db/pglite.ts';
 import { tempDir } from './support/backends.ts';
 import { migratedDataDir } from './support/embedded.ts';
 import { png } from './support/images.ts';

@@ -28,7 +28,7 @@ if (TEST_REDIS_URL) {
   });
 }
 
-const INVALID_OTP = { error: 'Invalid or expired OTP' };
+const INVALID_OTP = { error: 'Invalid or expired OTP', code: 'invalid_otp' };
 
 /** The verify phase's refusal: 401, the spec's message, and the scheme to use. */
 function assertInvalidOtp(response: { statusCode: number; json(): unknown; headers: Record<string, unknown> }): void {
@@ -298,36 +298,42 @@ for (const variant of variants) {
         for (const payload of ['{"name": "Asha",', '{"name": "Asha"} {"x": 1}', "{'name': 'Asha'}"]) {
           const response = await postJsonText(payload);
           assert.equal(response.statusCode, 400, payload);
-          assert.deepEqual(response.json(), { error: "Body is not valid JSON but content-type is set to 'application/json'" });
+          assert.deepEqual(response.json(), {
+            error: "Body is not valid JSON but content-type is set to 'application/json'",
+            code: 'invalid_json',
+          });
         }
       });
 
       test('an empty JSON body → 400', async () => {
         const response = await postJsonText('');
         assert.equal(response.statusCode, 400);
-        assert.deepEqual(response.json(), { error: "Body cannot be empty when content-type is set to 'application/json'" });
+        assert.deepEqual(response.json(), {
+          error: "Body cannot be empty when content-type is set to 'application/json'",
+          code: 'invalid_json',
+        });
       });
 
       test('a body over 100 KiB → 413; just under is read (and refused for its content)', async () => {
         const big = JSON.stringify({ name: 'x'.repeat(100 * 1024), phone_number: '9876543210' });
         const tooLarge = await postJsonText(big);
         assert.equal(tooLarge.statusCode, 413);
-        assert.deepEqual(tooLarge.json(), { error: 'Request body is too large' });
+        assert.deepEqual(tooLarge.json(), { error: 'Request body is too large', code: 'body_too_large' });
         const under = JSON.stringify({ name: 'x'.repeat(100 * 1024 - 60), phone_number: '9876543210' });
         assert.ok(Buffer.byteLength(under) <= 100 * 1024);
         const read = await postJsonText(under);
         assert.equal(read.statusCode, 400);
-        assert.deepEqual(read.json(), { error: 'name must be at most 100 characters' });
+        assert.deepEqual(read.json(), { error: 'name must be at most 100 characters', code: 'validation_failed', field: 'name' });
       });
 
       test('a form-encoded body → 415; plain text → 400', async () => {
         const post = (contentType: string) => postSignup(t, 'name=Asha', undefined, { 'content-type': contentType });
         const form = await post('application/x-www-form-urlencoded');
         assert.equal(form.statusCode, 415);
-        assert.deepEqual(form.json(), { error: 'Unsupported Media Type' });
+        assert.deepEqual(form.json(), { error: 'Unsupported Media Type', code: 'unsupported_media_type' });
         const text = await post('text/plain');
         assert.equal(text.statusCode, 400);
-        assert.deepEqual(text.json(), { error: 'body must be object' });
+        assert.deepEqual(text.json(), { error: 'body must be object', code: 'validation_failed' });
       });
     });
   });
@@ -366,7 +372,10 @@ for (const variant of variants) {
       assert.equal((await ask(phone, uniqueIp())).statusCode, 200);
       const refused = await ask(phone, uniqueIp());
       assert.equal(refused.statusCode, 429);
-      assert.deepEqual(refused.json(), { error: 'a code was just sent to this number; wait before requesting another' });
+      assert.deepEqual(refused.json(), {
+        error: 'a code was just sent to this number; wait before requesting another',
+        code: 'rate_limited',
+      });
       assert.ok(['29', '30'].includes(String(refused.headers['retry-after'])), String(refused.headers['retry-after']));
       skewMs += 20_000;
       const later = await ask(phone, uniqueIp());
@@ -384,7 +393,10 @@ for (const variant of variants) {
       }
       const refused = await ask(phone, uniqueIp());
       assert.equal(refused.statusCode, 429);
-      assert.deepEqual(refused.json(), { error: 'too many codes requested for this number; try again later' });
+      assert.deepEqual(refused.json(), {
+        error: 'too many codes requested for this number; try again later',
+        code: 'rate_limited',
+      });
       const retryAfter = Number(refused.headers['retry-after']);
       assert.ok(retryAfter > 3600 - 181 && retryAfter <= 3600 - 180, `Retry-After ${retryAfter}`);
       skewMs += retryAfter * 1000;
@@ -396,7 +408,10 @@ for (const variant of variants) {
       for (let i = 0; i < 5; i++) assert.equal((await ask(uniquePhone(), ip)).statusCode, 200);
       const refused = await ask(uniquePhone(), ip);
       assert.equal(refused.statusCode, 429);
-      assert.deepEqual(refused.json(), { error: 'too many code requests from this address; try again later' });
+      assert.deepEqual(refused.json(), {
+        error: 'too many code requests from this address; try again later',
+        code: 'rate_limited',
+      });
       assert.ok(['3599', '3600'].includes(String(refused.headers['retry-after'])), String(refused.headers['retry-after']));
       assert.equal((await ask(uniquePhone(), uniqueIp())).statusCode, 200);
     });
@@ -433,7 +448,10 @@ for (const variant of variants) {
       }
       const refused = await postSignup(t, { phone_number: phone, otp: code }, ip);
       assert.equal(refused.statusCode, 429);
-      assert.deepEqual(refused.json(), { error: 'too many failed verification attempts from this address; try again later' });
+      assert.deepEqual(refused.json(), {
+        error: 'too many failed verification attempts from this address; try again later',
+        code: 'rate_limited',
+      });
       assert.ok(['3599', '3600'].includes(String(refused.headers['retry-after'])), String(refused.headers['retry-after']));
       // The refused request did not touch the challenge: from another address the code works.
       assert.equal((await postSignup(t, { phone_number: phone, otp: code }, uniqueIp())).statusCode, 200);

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { LocalDiskStorage } from '../src/storage/local-disk.ts';
+import { LocalDiskStorage } from '../src/creatives/storage/local-disk.ts';
 import { tempDir } from './support/backends.ts';
 
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');

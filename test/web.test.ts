@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PUBLIC_DIR } from '../src/routes/web.ts';
+import { PUBLIC_DIR } from '../src/system/web.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends } from './support/backends.ts';
 

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Migrator } from '../../src/db/migrate.ts';
-import { openDatabase } from '../../src/db/open.ts';
+import { Migrator } from '../../src/platform/db/migrator.ts';
+import { openDatabase } from '../../src/platform/db/open.ts';
 import { createPostgresDatabase, type PostgresDatabase } from '../../test/support/postgres.ts';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
-import { createDependencies, type Dependencies, type DependencyOverrides } from '../../src/dependencies.ts';
+import { createDependencies, type Dependencies, type DependencyOverrides } from '../../src/container.ts';
 import { tempDir, type DatabaseBackend, type TestDatabase } from './backends.ts';
 import { deleteRedisKeys, uniqueRedisPrefix } from './redis.ts';
 

@@ -1,7 +1,7 @@
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Migrator } from '../../src/db/migrate.ts';
-import { openPglite } from '../../src/db/pglite.ts';
+import { Migrator } from '../../src/platform/db/migrator.ts';
+import { openPglite } from '../../src/platform/db/pglite.ts';
 import { tempDir } from './backends.ts';
 
 let template: Promise<string> | undefined;

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { REDACT_PATHS } from '../../src/logger.ts';
+import { REDACT_PATHS } from '../../src/platform/logger.ts';
 
 /** A logger configured like the app's (redaction included) whose lines the test can read. */
 export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[]; text(): string } {

@@ -1,4 +1,4 @@
-import { Migrator } from '../../src/db/migrate.ts';
+import { Migrator } from '../../src/platform/db/migrator.ts';
 import type { TestDatabase } from './backends.ts';
 import { createSignedInUser, type SignedInUser } from './users.ts';
 

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
-import type { Queryable } from '../../src/db/database.ts';
-import { createToken } from '../../src/data/tokens.ts';
-import { findOrCreateUser, type User } from '../../src/data/users.ts';
+import type { Queryable } from '../../src/platform/db/database.ts';
+import { createToken } from '../../src/auth/tokens.ts';
+import { findOrCreateUser, type User } from '../../src/auth/users.ts';
 
 export interface SignedInUser {
   user: User;

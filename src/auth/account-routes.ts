@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ErrorBody } from '../platform/http/errors.ts';
+import type { Sessions } from './sessions.ts';
+import { UserSchema, userJson } from './users.ts';
+
+/** The signed-in person: who they are, and signing out of this session or of all of them. Protected. */
+export const accountRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> = async (app, { sessions }) => {
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user',
+        response: { 200: Type.Object({ user: UserSchema }) },
+      },
+    },
+    async (request) => ({ user: userJson(request.user!) }),
+  );
+
+  app.post(
+    '/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke the token used (or, with all=true, every token of the user)',
+        querystring: Type.Object({ all: Type.Boolean({ default: false }) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), 400: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      if (request.query.all) await sessions.revokeAllForUser(request.user!.id);
+      else await sessions.revoke(request.token!);
+      return reply.code(204).send(null);
+    },
+  );
+};

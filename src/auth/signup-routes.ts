@@ -1,0 +1,134 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Config } from '../config.ts';
+import type { Queryable } from '../platform/db/database.ts';
+import { clientAddressKey } from '../platform/http/client-ip.ts';
+import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import { unauthorized } from './guard.ts';
+import type { OtpService } from './otp/service.ts';
+import { normaliseName, normalisePhoneNumber } from './phone.ts';
+import { retryAfterSeconds, type LimitRule, type RateLimiter, type TakeResult } from './rate-limit/limiter.ts';
+import type { Sessions } from './sessions.ts';
+import type { SmsSender } from './sms/sender.ts';
+import { findOrCreateUser, UserSchema, userJson } from './users.ts';
+
+export interface SignupOptions {
+  config: Config;
+  db: Queryable;
+  otp: OtpService;
+  rateLimiter: RateLimiter;
+  sms: SmsSender;
+  sessions: Sessions;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+const SignupBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ description: 'Required when requesting a code; ignored when verifying.' })),
+    phone_number: Type.String({ maxLength: 64, description: 'E.164, or a national number of DEFAULT_COUNTRY' }),
+    otp: Type.Optional(Type.String({ description: 'The code received by SMS; present to verify, absent to request one.' })),
+  },
+  { additionalProperties: false },
+);
+
+const SignupResponse = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  data: Type.Optional(UserSchema),
+  token: Type.Optional(Type.String()),
+  expiry: Type.Optional(Type.String({ format: 'date-time' })),
+});
+
+export function smsText(code: string): string {
+  return `Your Cheershare code is ${code}`;
+}
+
+function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['otp']): LimitRule[] {
+  return [
+    {
+      key: `otp-resend:${phoneNumber}`,
+      limit: 1,
+      windowMs: otp.resendSeconds * 1000,
+      message: 'a code was just sent to this number; wait before requesting another',
+    },
+    {
+      key: `otp-number:${phoneNumber}`,
+      limit: otp.perNumberPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many codes requested for this number; try again later',
+    },
+    {
+      key: `otp-ip:${clientKey}`,
+      limit: otp.perIpPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many code requests from this address; try again later',
+    },
+  ];
+}
+
+function verifyRule(clientKey: string, otp: Config['otp']): LimitRule {
+  return {
+    key: `otp-verify-ip:${clientKey}`,
+    limit: otp.verifyPerIpPerHour,
+    windowMs: HOUR_MS,
+    message: 'too many failed verification attempts from this address; try again later',
+  };
+}
+
+function tooManyRequests(refusal: Extract<TakeResult, { allowed: false }>): HttpError {
+  return new HttpError(429, refusal.rule.message, {
+    code: 'rate_limited',
+    headers: { 'retry-after': String(retryAfterSeconds(refusal.retryAfterMs)) },
+  });
+}
+
+/** `POST /signup`: without `otp`, sends a code by SMS; with it, verifies the code and issues a token. */
+export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
+  app,
+  { config, db, otp, rateLimiter, sms, sessions },
+) => {
+  const otpPattern = new RegExp(`^[0-9]{${config.otp.length}}$`);
+
+  app.post(
+    '/signup',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Request a one-time code by SMS (no otp), or verify one (with otp) to get a bearer token',
+        body: SignupBody,
+        response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const phoneNumber = normalisePhoneNumber(body.phone_number, config.defaultCountry);
+      if (!phoneNumber) throw new HttpError(400, 'phone_number is not a valid phone number', { field: 'phone_number' });
+      const clientKey = clientAddressKey(request.ip);
+
+      if (body.otp === undefined) {
+        if (body.name === undefined) throw new HttpError(400, 'name is required to request a code', { field: 'name' });
+        const name = normaliseName(body.name);
+        if ('error' in name) throw new HttpError(400, name.error, { field: 'name' });
+        const taken = await rateLimiter.take(otpRequestRules(phoneNumber, clientKey, config.otp));
+        if (!taken.allowed) throw tooManyRequests(taken);
+        const code = await otp.issue(phoneNumber, name.name);
+        sms.send(phoneNumber, smsText(code));
+        // The same answer whether or not the number has an account.
+        return { success: true, message: 'OTP sent successfully' };
+      }
+
+      if (!otpPattern.test(body.otp)) throw new HttpError(400, `otp must be ${config.otp.length} digits`, { field: 'otp' });
+      // Reserve a slot first so concurrent guesses cannot overshoot the limit; a success gives it back.
+      const taken = await rateLimiter.take([verifyRule(clientKey, config.otp)]);
+      if (!taken.allowed) throw tooManyRequests(taken);
+      const verified = await otp.verify(phoneNumber, body.otp);
+      if (!verified) throw unauthorized('Invalid or expired OTP', 'invalid_otp');
+      await rateLimiter.giveBack(taken.hit);
+      const user = await findOrCreateUser(db, phoneNumber, verified.name);
+      const { token, expiry } = await sessions.issue(user.id);
+      request.log.info({ userId: user.id }, 'signed in with OTP');
+      return { success: true, message: 'OTP verified successfully', data: userJson(user), token, expiry: expiry.toISOString() };
+    },
+  );
+};

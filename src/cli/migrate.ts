@@ -1,0 +1,76 @@
+/** `npm run migrate -- up [N] | down [N] | status | force VERSION | new NAME` */
+import { ConfigError, environmentWithDotenv, loadConfig } from '../config.ts';
+import { openDatabase } from '../platform/db/open.ts';
+import { createMigrationFiles, formatName, loadMigrations, Migrator } from '../platform/db/migrator.ts';
+
+const USAGE = 'usage: npm run migrate -- up [N] | down [N] | status | force VERSION | new NAME';
+
+class UsageError extends Error {}
+
+type DatabaseCommand = { name: 'up' | 'down'; steps: number } | { name: 'force'; version: number } | { name: 'status' };
+
+function count(arg: string | undefined, fallback: number): number {
+  if (arg === undefined) return fallback;
+  if (!/^\d+$/.test(arg) || Number(arg) < 1) throw new UsageError(`N must be a positive integer, got "${arg}"`);
+  return Number(arg);
+}
+
+/** Checked before the database is opened (or, embedded, created). */
+function parse(command: string | undefined, arg: string | undefined): DatabaseCommand {
+  switch (command) {
+    case 'up':
+      return { name: 'up', steps: count(arg, Infinity) };
+    case 'down':
+      return { name: 'down', steps: count(arg, 1) };
+    case 'force':
+      if (arg === undefined || !/^\d+$/.test(arg)) throw new UsageError('force needs a VERSION (0 for none)');
+      return { name: 'force', version: Number(arg) };
+    case 'status':
+      return { name: 'status' };
+    default:
+      throw new UsageError(USAGE);
+  }
+}
+
+async function run(command: string | undefined, arg: string | undefined): Promise<void> {
+  if (command === 'new') {
+    if (!arg) throw new UsageError('new needs a NAME');
+    for (const path of createMigrationFiles(arg)) console.log(`created ${path}`);
+    return;
+  }
+  const action = parse(command, arg);
+  const config = loadConfig(environmentWithDotenv());
+  // A fresh embedded database starts empty here, not as the migrated install-time copy the server
+  // starts from: "up 2" on it applies the first two migrations.
+  const db = await openDatabase(config, { fromTemplate: false });
+  const migrations = loadMigrations();
+  const migrator = new Migrator(db, migrations);
+  try {
+    if (action.name === 'up') {
+      const applied = await migrator.up(action.steps);
+      console.log(
+        applied.length ? applied.map((m) => `applied ${formatName(m)}`).join('\n') : 'no change: database is up to date',
+      );
+    } else if (action.name === 'down') {
+      const reverted = await migrator.down(action.steps);
+      console.log(reverted.length ? reverted.map((m) => `reverted ${formatName(m)}`).join('\n') : 'no change: nothing to revert');
+    } else if (action.name === 'force') {
+      await migrator.force(action.version);
+      console.log(`version forced to ${action.version}, dirty flag cleared`);
+    } else {
+      const state = await migrator.state();
+      console.log(
+        `version ${state.version}${state.dirty ? ' (dirty)' : ''} on ${db.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}`,
+      );
+      for (const m of migrations) console.log(`${m.version <= state.version ? 'applied' : 'pending'}  ${formatName(m)}`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+const [command, arg] = process.argv.slice(2);
+run(command, arg).catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `migrate: ${(error as Error).message}`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

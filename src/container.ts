@@ -1,0 +1,133 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { DatabaseChallengeStore } from './auth/otp/postgres-store.ts';
+import { RedisChallengeStore } from './auth/otp/redis-store.ts';
+import { OtpService } from './auth/otp/service.ts';
+import type { Clock, RateLimiter } from './auth/rate-limit/limiter.ts';
+import { MemoryRateLimiter } from './auth/rate-limit/memory.ts';
+import { RedisRateLimiter } from './auth/rate-limit/redis.ts';
+import { Sessions } from './auth/sessions.ts';
+import { createSmsProvider } from './auth/sms/create.ts';
+import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './auth/sms/sender.ts';
+import { deleteExpiredTokens } from './auth/tokens.ts';
+import type { Config } from './config.ts';
+import { createFeedCache } from './creatives/feed-cache.ts';
+import { CreativesService } from './creatives/service.ts';
+import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
+import { BackgroundTasks } from './platform/background.ts';
+import type { Database } from './platform/db/database.ts';
+import { formatName, Migrator } from './platform/db/migrator.ts';
+import { openDatabase } from './platform/db/open.ts';
+import type { CleanupTask } from './platform/periodic.ts';
+import { connectRedis, REDIS_KEY_PREFIX } from './platform/redis.ts';
+import type { ReadinessCheck } from './system/health.ts';
+
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+/** What the HTTP application is built from. */
+export interface AppDependencies {
+  config: Config;
+  db: Database;
+  logger: FastifyBaseLogger;
+  background: BackgroundTasks;
+  lifecycle: Lifecycle;
+  readinessChecks: ReadinessCheck[];
+  otp: OtpService;
+  rateLimiter: RateLimiter;
+  sms: SmsSender;
+  storage: LocalDiskStorage;
+  sessions: Sessions;
+  creatives: CreativesService;
+}
+
+export interface Dependencies extends AppDependencies {
+  redis: Redis | undefined;
+  /** Expired tokens, OTP challenges and rate-limit entries, swept periodically by the server. */
+  cleanupTasks: CleanupTask[];
+  /** Closes what was opened (database, Redis), after requests and background tasks have finished. */
+  close(): Promise<void>;
+}
+
+/** What tests change: time, key namespace, and how long SMS retries wait. */
+export interface DependencyOverrides {
+  redisKeyPrefix?: string;
+  smsRetryBaseDelayMs?: number;
+  now?: Clock;
+  /** How long tokens and the feed are cached (0: not at all, for tests that write to the database behind the app's back). */
+  cacheTtlMs?: number;
+}
+
+/**
+ * Opens the database and Redis, applies pending migrations, and assembles everything the app needs.
+ */
+export async function createDependencies(
+  config: Config,
+  logger: FastifyBaseLogger,
+  overrides: DependencyOverrides = {},
+): Promise<Dependencies> {
+  const db = await openDatabase(config);
+  let storage: LocalDiskStorage;
+  let redis: Redis | undefined;
+  try {
+    const opened = await LocalDiskStorage.open(config.uploadDir);
+    storage = opened.storage;
+    if (opened.swept > 0) {
+      logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
+    }
+    const applied = await new Migrator(db).up();
+    for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
+    if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+
+  const background = new BackgroundTasks(logger);
+  const now = overrides.now ?? Date.now;
+  const otp = new OtpService(redis ? new RedisChallengeStore(redis) : new DatabaseChallengeStore(db), {
+    secret: config.appSecret,
+    length: config.otp.length,
+    ttlSeconds: config.otp.ttlSeconds,
+    maxAttempts: config.otp.maxAttempts,
+  });
+  const rateLimiter = redis ? new RedisRateLimiter(redis, now) : new MemoryRateLimiter(now);
+  if (!redis && config.env === 'production') {
+    logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
+  }
+  const sms = new SmsSender(createSmsProvider(config, logger), background, logger, {
+    maxAttempts: config.smsMaxAttempts,
+    baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
+    maxDelayMs: DEFAULT_SMS_MAX_DELAY_MS,
+  });
+
+  return {
+    config,
+    db,
+    redis,
+    logger,
+    background,
+    lifecycle: { shuttingDown: false },
+    otp,
+    rateLimiter,
+    sms,
+    readinessChecks: [
+      { name: 'database', check: () => db.ping() },
+      ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+    ],
+    storage,
+    sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
+    creatives: new CreativesService(db, storage, createFeedCache({ ttlMs: overrides.cacheTtlMs, now }), logger),
+    cleanupTasks: [
+      { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
+      { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },
+      { name: 'rate-limit counters', run: () => rateLimiter.prune() },
+    ],
+    async close() {
+      const results = await Promise.allSettled([db.close(), redis?.quit()]);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { FastifyReply } from 'fastify';
+import { isCalendarDate, todayIn } from '../platform/calendar.ts';
+import { CreativeSchema, type CreativePosition } from './repository.ts';
+import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import type { CreativesService } from './service.ts';
+
+export interface CreativesOptions {
+  creatives: CreativesService;
+  appTimezone: string;
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 100;
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** The shared feed, the caller's own creatives, and deleting one of them. */
+export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = async (app, { creatives, appTimezone }) => {
+  app.get(
+    '/scheduled',
+    {
+      schema: {
+        tags: ['creatives'],
+        summary: "Everyone's creatives for today and tomorrow, oldest upload first",
+        querystring: Type.Object(
+          { tz: Type.Optional(Type.String({ description: 'IANA time zone defining "today"; APP_TIMEZONE by default' })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            scheduled_creatives: Type.Object({ today: Type.Array(CreativeSchema), tomorrow: Type.Array(CreativeSchema) }),
+          }),
+          400: ErrorBody,
+          401: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const zone = request.query.tz ?? appTimezone;
+      let today: string;
+      try {
+        today = todayIn(zone);
+      } catch (error) {
+        if (error instanceof RangeError) throw new HttpError(400, `tz: unknown time zone "${zone}"`, { field: 'tz' });
+        throw error;
+      }
+      // Serialized once per load, by the route's response schema; hits send the string as it is.
+      const body = await creatives.scheduledFeed(today, (feed) => reply.serialize({ scheduled_creatives: feed }) as string);
+      // A JSON string is sent without serializing it again (the schema types the object form).
+      return (reply as FastifyReply).type(JSON_CONTENT_TYPE).send(body);
+    },
+  );
+
+  app.get(
+    '/creatives',
+    {
+      schema: {
+        tags: ['creatives'],
+        summary: "The caller's own creatives by scheduled date, a page at a time",
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.String({ format: 'date', description: 'first scheduled date, inclusive' })),
+            to: Type.Optional(Type.String({ format: 'date', description: 'last scheduled date, inclusive' })),
+            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE }),
+            cursor: Type.Optional(Type.String({ description: 'next_cursor of the previous page' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            creatives: Type.Array(CreativeSchema),
+            next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+          }),
+          400: ErrorBody,
+          401: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const { from, to, limit, cursor } = request.query;
+      if (from !== undefined && to !== undefined && from > to)
+        throw new HttpError(400, 'from must not be after to', { field: 'from' });
+      const page = await creatives.listOwn({
+        userId: request.user!.id,
+        from,
+        to,
+        after: cursor === undefined ? undefined : decodeCursor(cursor),
+        limit,
+      });
+      const last = page.creatives.at(-1);
+      return {
+        creatives: page.creatives,
+        next_cursor: page.more && last ? encodeCursor({ scheduledAt: last.scheduled_at, id: last.id }) : null,
+      };
+    },
+  );
+
+  app.delete(
+    '/creatives/:id',
+    {
+      schema: {
+        tags: ['creatives'],
+        summary: 'Delete one of your creatives and its file',
+        params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+        response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      if (!(await creatives.delete(request.user!.id, request.params.id))) throw new HttpError(404, 'creative not found');
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+/** Opaque to clients: the position of the last creative of a page. */
+function encodeCursor(position: CreativePosition): string {
+  return Buffer.from(`${position.scheduledAt}/${position.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): CreativePosition {
+  const match = /^(\d{4}-\d{2}-\d{2})\/(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  if (!match || !isCalendarDate(match[1]!))
+    throw new HttpError(400, 'cursor: not a cursor this API returned', { field: 'cursor' });
+  return { scheduledAt: match[1]!, id: Number(match[2]) };
+}

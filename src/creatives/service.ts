@@ -1,0 +1,82 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Queryable } from '../platform/db/database.ts';
+import { addDays } from '../platform/calendar.ts';
+import type { FeedCache } from './feed-cache.ts';
+import {
+  deleteOwnCreative,
+  findCreativesScheduledOn,
+  findOwnCreatives,
+  insertCreative,
+  type Creative,
+  type NewCreative,
+  type OwnCreativesQuery,
+} from './repository.ts';
+import type { PendingObject, Storage } from './storage/storage.ts';
+
+export interface ScheduledFeed {
+  today: Creative[];
+  tomorrow: Creative[];
+}
+
+/**
+ * The only writer of creatives: a row is recorded only once its file is published, a file whose
+ * row cannot be recorded is removed, and every write invalidates this instance's feed cache.
+ */
+export class CreativesService {
+  constructor(
+    private readonly db: Queryable,
+    readonly storage: Storage,
+    private readonly feedCache: FeedCache,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  /** Publishes `object` and records it; on failure nothing of it remains. */
+  async create(object: PendingObject, creative: Omit<NewCreative, 'creativeUrl' | 'sizeBytes'>): Promise<Creative> {
+    await object.commit();
+    let created: Creative;
+    try {
+      created = await insertCreative(this.db, { ...creative, creativeUrl: this.storage.url(object.key), sizeBytes: object.size });
+    } catch (error) {
+      // No row, so no file: the client is told it failed and may simply retry.
+      await this.removeFile(object.key, 'could not remove an unrecorded upload');
+      throw error;
+    }
+    this.feedCache.invalidate();
+    return created;
+  }
+
+  /** Deletes the user's creative `id` and its file; false when the user has no such creative. */
+  async delete(userId: number, id: number): Promise<boolean> {
+    const url = await deleteOwnCreative(this.db, userId, id);
+    if (url === undefined) return false;
+    this.feedCache.invalidate();
+    // The row is gone first, so no row ever points at a missing file; a file that cannot be
+    // removed is only wasted space.
+    const key = this.storage.keyFromUrl(url);
+    if (key !== undefined) await this.removeFile(key, 'could not delete a creative file');
+    return true;
+  }
+
+  /**
+   * The serialized feed for `today` and the day after, from the cache when it is fresh.
+   * `serialize` turns it into the body, once per load.
+   */
+  scheduledFeed(today: string, serialize: (feed: ScheduledFeed) => string): Promise<string> {
+    return this.feedCache.get(today, async () => {
+      const tomorrow = addDays(today, 1);
+      const creatives = await findCreativesScheduledOn(this.db, [today, tomorrow]);
+      return serialize({
+        today: creatives.filter((creative) => creative.scheduled_at === today),
+        tomorrow: creatives.filter((creative) => creative.scheduled_at === tomorrow),
+      });
+    });
+  }
+
+  listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
+    return findOwnCreatives(this.db, query);
+  }
+
+  private async removeFile(key: string, problem: string): Promise<void> {
+    await this.storage.delete(key).catch((err: unknown) => this.logger.error({ err, key }, problem));
+  }
+}

@@ -1,0 +1,205 @@
+import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import multipart, { type Multipart } from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { addDays, isCalendarDate, todayIn } from '../platform/calendar.ts';
+import type { Config } from '../config.ts';
+import { CreativeSchema } from './repository.ts';
+import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import { DETECTION_SAMPLE_BYTES, detectImageType, type ImageType } from './image-type.ts';
+import type { CreativesService } from './service.ts';
+import type { PendingObject, Storage } from './storage/storage.ts';
+
+export type UploadRules = Pick<Config, 'maxUploadBytes' | 'appTimezone' | 'maxScheduleDays'>;
+
+export interface UploadOptions {
+  creatives: CreativesService;
+  rules: UploadRules;
+}
+
+/** `scheduled_at` is ten characters; anything much longer is refused without being buffered. */
+const FIELD_SIZE_LIMIT = 64;
+const FIELDS = 'send exactly two fields: "file" (the image) and "scheduled_at" (YYYY-MM-DD)';
+const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
+
+/** `POST /upload-creative`: a multipart upload streamed to storage, checked by content, then recorded. */
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { creatives, rules }) => {
+  // Only multipart is parsed here (and only here). Any other body is left unread for the handler
+  // to refuse with a message saying what to send.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  await app.register(multipart, {
+    limits: { fileSize: rules.maxUploadBytes, fieldSize: FIELD_SIZE_LIMIT, fieldNameSize: 100 },
+  });
+
+  app.post(
+    '/upload-creative',
+    {
+      // The body is read as a stream by the handler, which checks it; the schema documents it.
+      validatorCompiler: () => () => true,
+      schema: {
+        tags: ['creatives'],
+        summary: 'Upload an image scheduled for a date',
+        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}); at most MAX_UPLOAD_BYTES; the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead.`,
+        security: [{ bearer: [] }],
+        consumes: ['multipart/form-data'],
+        body: Type.Object(
+          { file: Type.String({ format: 'binary' }), scheduled_at: Type.String({ format: 'date' }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ creative: CreativeSchema }),
+          400: ErrorBody,
+          401: ErrorBody,
+          413: ErrorBody,
+          415: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) throw new HttpError(415, `the body must be multipart/form-data: ${FIELDS}`);
+      const upload = await receiveUpload(request, creatives.storage, rules);
+      const creative = await creatives.create(upload.object, {
+        userId: request.user!.id,
+        scheduledAt: upload.scheduledAt,
+        contentType: upload.type.mime,
+      });
+      return reply.code(201).send({ creative });
+    },
+  );
+};
+
+interface ReceivedFile {
+  object: PendingObject;
+  type: ImageType;
+}
+
+/**
+ * Reads every part of the form, whatever goes wrong: the first problem is remembered, later parts
+ * are read to their end and thrown away, so the client always gets its answer and no stream is
+ * left half-read. Only a complete, valid form gets its file back, still unpublished.
+ */
+async function receiveUpload(
+  request: FastifyRequest,
+  storage: Storage,
+  rules: UploadRules,
+): Promise<ReceivedFile & { scheduledAt: string }> {
+  let file: ReceivedFile | undefined;
+  let scheduledAt: string | undefined;
+  let failure: unknown;
+  try {
+    for await (const part of request.parts()) {
+      if (failure === undefined) {
+        try {
+          if (part.type === 'file' && part.fieldname === 'file') {
+            if (file) throw new HttpError(400, `a second file was sent: ${FIELDS}`, { field: 'file' });
+            file = await receiveFile(part.file, storage, rules.maxUploadBytes);
+          } else if (part.type === 'field' && part.fieldname === 'scheduled_at') {
+            if (scheduledAt !== undefined)
+              throw new HttpError(400, `field "scheduled_at" was sent twice: ${FIELDS}`, { field: 'scheduled_at' });
+            scheduledAt = checkScheduledDate(part.value, part.valueTruncated, rules);
+          } else {
+            throw new HttpError(400, `unexpected ${part.type === 'file' ? 'file' : 'field'} "${part.fieldname}": ${FIELDS}`, {
+              field: part.fieldname,
+            });
+          }
+        } catch (error) {
+          failure = error;
+        }
+      }
+      if (part.type === 'file') await drain(part);
+    }
+  } catch (error) {
+    failure ??= malformed(error);
+  }
+  if (failure === undefined && !file) failure = new HttpError(400, `field "file" is missing: ${FIELDS}`, { field: 'file' });
+  if (failure === undefined && scheduledAt === undefined)
+    failure = new HttpError(400, `field "scheduled_at" is missing: ${FIELDS}`, { field: 'scheduled_at' });
+  if (failure !== undefined) {
+    await file?.object.discard();
+    throw failure;
+  }
+  return { ...file!, scheduledAt: scheduledAt! };
+}
+
+/** Checks the first bytes, then streams the whole file into storage (not yet published). */
+async function receiveFile(
+  source: Readable & { truncated?: boolean },
+  storage: Storage,
+  maxBytes: number,
+): Promise<ReceivedFile> {
+  // Not destroyed on return: a refused file is still read to its end (see `drain`).
+  const chunks = source.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  try {
+    const head = await readHead(chunks, DETECTION_SAMPLE_BYTES);
+    if (head.length === 0) throw new HttpError(400, 'the file is empty', { field: 'file' });
+    const type = await detectImageType(head);
+    if (!type) throw new HttpError(415, `the file is not a ${ACCEPTED_NAMES} image`, { field: 'file' });
+    const object = await storage.put(Readable.from(replay(head, chunks), { objectMode: false }), type.extension);
+    // The parser stops passing bytes on at the limit and flags the stream.
+    if (source.truncated) {
+      await object.discard();
+      throw new HttpError(413, `the file is larger than ${maxBytes} bytes`, { code: 'file_too_large', field: 'file' });
+    }
+    return { object, type };
+  } catch (error) {
+    await chunks.return?.();
+    throw clientFault(source, error);
+  }
+}
+
+async function readHead(chunks: AsyncIterator<Buffer>, size: number): Promise<Buffer> {
+  const head: Buffer[] = [];
+  let length = 0;
+  while (length < size) {
+    const next = await chunks.next();
+    if (next.done) break;
+    head.push(next.value);
+    length += next.value.length;
+  }
+  return Buffer.concat(head);
+}
+
+async function* replay(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield head;
+  yield* { [Symbol.asyncIterator]: () => rest };
+}
+
+/** Reads what is left of a file part and throws it away. */
+async function drain(part: Multipart & { type: 'file' }): Promise<void> {
+  part.file.resume();
+  await finished(part.file).catch(() => {});
+}
+
+/** An error from the file stream itself is the client's (a truncated or garbled body), not ours. */
+function clientFault(source: Readable, error: unknown): unknown {
+  if (error instanceof HttpError || !source.errored) return error;
+  return malformed(source.errored);
+}
+
+/** The multipart parser's errors, as answers: 413 for its size limits, 400 for anything else. */
+function malformed(error: unknown): HttpError {
+  const { statusCode, message } = error as { statusCode?: number; message?: string };
+  if (statusCode === 413) return new HttpError(413, message ?? 'request too large');
+  return new HttpError(400, `malformed multipart body: ${message ?? 'unreadable'}`);
+}
+
+function checkScheduledDate(value: unknown, truncated: boolean, rules: UploadRules): string {
+  if (typeof value !== 'string' || truncated || !isCalendarDate(value)) {
+    throw new HttpError(400, 'scheduled_at must be a calendar date as YYYY-MM-DD', { field: 'scheduled_at' });
+  }
+  const today = todayIn(rules.appTimezone);
+  if (value < today)
+    throw new HttpError(400, `scheduled_at must not be before today (${today} in ${rules.appTimezone})`, {
+      field: 'scheduled_at',
+    });
+  const last = addDays(today, rules.maxScheduleDays);
+  if (value > last) {
+    throw new HttpError(400, `scheduled_at must be at most ${rules.maxScheduleDays} days after today (${last} at the latest)`, {
+      field: 'scheduled_at',
+    });
+  }
+  return value;
+}
