@@ -116,13 +116,13 @@ describe('the OpenAPI document at /docs/json', () => {
     }
   });
 
-  test('every error response but 408 is the error body: a message, a code from its enum, and the field to blame', () => {
+  test('every error response (but 408 to late headers) is the error body: a message, a code from its enum, and the field to blame', () => {
     for (const { path, method, operation } of operationsOf(document)) {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!/^[45]/.test(status)) continue;
         const where = `${method.toUpperCase()} ${path} ${status}`;
-        // Node.js's HTTP server answers a request that does not arrive in time itself, with no body.
-        if (status === '408') {
+        // Late headers get Node.js's own 408 with no body; a late body gets the error body.
+        if (status === '408' && !operation.requestBody) {
           assert.equal(response.content, undefined, where);
           continue;
         }

@@ -1,15 +1,18 @@
 import { Type, type Static } from 'typebox';
 import type { Queryable } from '../platform/db/database.ts';
 
-export const CreativeSchema = Type.Object({
-  id: Type.Integer(),
-  creative_url: Type.String({ description: 'Path to fetch the image from, e.g. /uploads/<uuid>.png' }),
-  scheduled_at: Type.String({ format: 'date' }),
-  content_type: Type.Union([Type.String(), Type.Null()], { description: 'null for creatives the original server stored' }),
-  size_bytes: Type.Union([Type.Integer(), Type.Null()], { description: 'null for creatives the original server stored' }),
-  // A Date in code, RFC 3339 in JSON.
-  created_at: Type.Unsafe<Date>(Type.String({ format: 'date-time' })),
-});
+export const CreativeSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    creative_url: Type.String({ description: 'Path to fetch the image from, e.g. /uploads/<uuid>.png' }),
+    scheduled_at: Type.String({ format: 'date' }),
+    content_type: Type.Union([Type.String(), Type.Null()], { description: 'null for creatives the original server stored' }),
+    size_bytes: Type.Union([Type.Integer(), Type.Null()], { description: 'null for creatives the original server stored' }),
+    // A Date in code, RFC 3339 in JSON.
+    created_at: Type.Unsafe<Date>(Type.String({ format: 'date-time' })),
+  },
+  { title: 'Creative' },
+);
 
 /** A creative as the API shows it: the uploader is not exposed. */
 export type Creative = Static<typeof CreativeSchema>;

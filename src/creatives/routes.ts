@@ -22,6 +22,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'getScheduled',
         summary: "Everyone's creatives for today and tomorrow, oldest upload first",
         querystring: Type.Object(
           { tz: Type.Optional(Type.String({ description: 'IANA time zone defining "today"; APP_TIMEZONE by default' })) },
@@ -57,6 +58,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'listMyCreatives',
         summary: "The caller's own creatives by scheduled date, a page at a time",
         querystring: Type.Object(
           {
@@ -101,6 +103,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'deleteCreative',
         summary: 'Delete one of your creatives and its file',
         params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
         response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },

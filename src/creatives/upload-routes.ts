@@ -41,6 +41,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
       validatorCompiler: () => () => true,
       schema: {
         tags: ['creatives'],
+        operationId: 'uploadCreative',
         summary: 'Upload an image scheduled for a date',
         description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}); at most MAX_UPLOAD_BYTES; the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead.`,
         security: [{ bearer: [] }],

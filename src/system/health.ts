@@ -18,7 +18,7 @@ const Status = Type.Object({ status: Type.String() });
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { checks }) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], summary: 'The process is running', response: { 200: Status } } },
+    { schema: { tags: ['health'], operationId: 'getHealth', summary: 'The process is running', response: { 200: Status } } },
     async () => ({
       status: 'ok',
     }),
@@ -29,6 +29,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     {
       schema: {
         tags: ['health'],
+        operationId: 'getReadiness',
         summary: 'The database (and Redis) answer; 503 once shutdown has begun (answered before any route)',
         response: { 200: Status, 503: ErrorBody },
       },

@@ -22,7 +22,14 @@ export interface MetaOptions {
 export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { config, acceptedTypes }) => {
   app.get(
     '/meta',
-    { schema: { tags: ['meta'], summary: 'Limits and the current date, for client-side validation', response: { 200: Meta } } },
+    {
+      schema: {
+        tags: ['meta'],
+        operationId: 'getMeta',
+        summary: 'Limits and the current date, for client-side validation',
+        response: { 200: Meta },
+      },
+    },
     async () => ({
       timezone: config.appTimezone,
       today: todayIn(config.appTimezone),

@@ -1,15 +1,16 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifySchema } from 'fastify';
+import { ErrorBody } from './errors.ts';
 
 type JsonSchema = Record<string, unknown>;
 
 /** What a route tells the document beyond its validation and serialization schemas (`config.openapi`). */
 export interface RouteDocumentation {
   /** The body as clients should read it where validation keeps another shape (e.g. two phases as oneOf). */
-  body?: JsonSchema;
+  body?: object;
   /** Responses by status as documented, where the serializer keeps another shape or there is none (files). */
-  response?: Record<number, JsonSchema>;
+  response?: Record<number, object>;
   /** The name of the path parameter a trailing `*` stands for: generators need one. */
   wildcard?: string;
 }
@@ -25,23 +26,39 @@ export const BEARER_SECURITY = [{ bearer: [] }];
 
 const RETRY_AFTER = { 'Retry-After': { type: 'integer', description: 'Seconds until the request may succeed' } };
 
-/** Every error status the API answers, as documented: a description, and the headers that come with it. */
+/** Every error status the API answers, as documented: what it means, its codes, and the headers that come with it. */
 const ERROR_RESPONSES: Record<number, { description: string; headers?: JsonSchema }> = {
-  400: { description: 'The request is invalid; `field` names the input to blame when there is one' },
+  400: {
+    description:
+      'The request is invalid (`validation_failed`, `invalid_json`, `country_not_allowed`, `number_type_not_allowed`); `field` names the input to blame when there is one',
+  },
   401: {
-    description: 'No valid bearer token: missing, malformed, unknown, expired or revoked',
+    description:
+      'No valid bearer token: missing, malformed, unknown, expired or revoked (`unauthorized`); a wrong or expired code (`invalid_otp`)',
     headers: { 'WWW-Authenticate': { type: 'string', description: 'Always `Bearer`' } },
   },
-  404: { description: 'Not found' },
-  408: { description: 'The request did not arrive in time; the connection is closed (no body)' },
-  413: { description: 'Too large' },
-  415: { description: 'The body is not of a type this operation accepts' },
+  404: { description: 'Not found (`not_found`)' },
+  408: {
+    description:
+      'The body did not arrive within REQUEST_TIMEOUT_SECONDS, or an upload paused too long (`request_timeout`); the connection is closed',
+  },
+  413: {
+    description:
+      'Too large: the body (`body_too_large`), the file (`file_too_large`), the image in pixels (`image_too_large`), or past the quota (`quota_exceeded`)',
+  },
+  415: { description: 'The body is not of a type this operation accepts (`unsupported_media_type`)' },
   416: { description: 'The requested range is outside the file' },
-  429: { description: 'Too many requests', headers: RETRY_AFTER },
-  500: { description: 'An unexpected failure; the details are logged, never answered' },
-  503: { description: 'A dependency is unavailable, or the server is shutting down', headers: RETRY_AFTER },
-  507: { description: 'The server has no room to store the upload' },
+  429: { description: 'Too many requests (`rate_limited`)', headers: RETRY_AFTER },
+  500: { description: 'An unexpected failure (`internal`); the details are logged, never answered' },
+  503: {
+    description:
+      'A dependency is unavailable or the server is shutting down (`service_unavailable`), or the hourly SMS budget is spent (`sms_budget_exhausted`)',
+    headers: RETRY_AFTER,
+  },
+  507: { description: 'The server has no room to store the upload (`insufficient_storage`)' },
 };
+
+const LATE_HEADERS = 'The request headers did not arrive within 10 s; the connection is closed, with no body';
 
 const SUCCESS_DESCRIPTIONS: Record<number, string> = {
   200: 'OK',
@@ -89,6 +106,14 @@ function optionalWhereDefaulted(schema: JsonSchema): JsonSchema {
   return { ...schema, required };
 }
 
+/** Whether validating these path parameters can refuse a request (a plain string cannot be refused). */
+function constrainsValues(params: JsonSchema): boolean {
+  const properties = Object.values((params.properties ?? {}) as Record<string, JsonSchema>);
+  return properties.some(
+    (property) => Object.keys(property).some((key) => key !== 'description' && key !== 'type') || property.type !== 'string',
+  );
+}
+
 function isErrorBody(schema: unknown): boolean {
   const properties = (schema as JsonSchema | undefined)?.properties as JsonSchema | undefined;
   return properties?.error !== undefined;
@@ -103,7 +128,6 @@ export function documentRoute(
   schema: FastifySchema,
   url: string,
   documentation: RouteDocumentation,
-  errorBody: JsonSchema,
 ): { schema: FastifySchema; url: string } {
   const security = schema.security ?? [];
   const wildcard = documentation.wildcard;
@@ -120,20 +144,20 @@ export function documentRoute(
   const statuses = new Set(Object.keys(declaredResponses).map(Number));
   for (const status of Object.keys(documentation.response ?? {})) statuses.add(Number(status));
   const takesBody = schema.body !== undefined;
-  if (takesBody || querystring !== undefined || params !== undefined) statuses.add(400);
+  if (takesBody || querystring !== undefined || (params !== undefined && constrainsValues(params))) statuses.add(400);
   if (security.length > 0) statuses.add(401);
   if (takesBody) [413, 415].forEach((status) => statuses.add(status));
   [408, 500, 503].forEach((status) => statuses.add(status));
 
   const response: Record<number, unknown> = {};
   for (const status of [...statuses].sort((a, b) => a - b)) {
-    const declared = documentation.response?.[status] ?? declaredResponses[status];
-    if (status === 408) {
-      // Node.js's HTTP server answers it itself, before any route runs.
-      response[status] = { type: 'null', 'x-response-description': ERROR_RESPONSES[408]!.description };
+    const declared = (documentation.response?.[status] ?? declaredResponses[status]) as JsonSchema | undefined;
+    if (status === 408 && !takesBody) {
+      // Headers that do not arrive within 10 s: Node.js's HTTP server answers before any route runs.
+      response[status] = { type: 'null', 'x-response-description': LATE_HEADERS };
     } else if (status >= 400 && (declared === undefined || isErrorBody(declared))) {
       const { description, headers } = ERROR_RESPONSES[status] ?? { description: 'Refused' };
-      response[status] = { ...errorBody, 'x-response-description': description, ...(headers && { headers }) };
+      response[status] = { ...ErrorBody, 'x-response-description': description, ...(headers && { headers }) };
     } else {
       const description = SUCCESS_DESCRIPTIONS[status] ?? ERROR_RESPONSES[status]?.description ?? 'Answered';
       response[status] = { 'x-response-description': description, ...declared };
@@ -160,12 +184,12 @@ export function documentRoute(
  */
 function hoistTitledSchemas<T extends { paths?: unknown; components?: { schemas?: Record<string, unknown> } }>(document: T): T {
   const named: Record<string, unknown> = { ...document.components?.schemas };
-  const hoist = (node: unknown, isSchema: boolean): unknown => {
-    if (Array.isArray(node)) return node.map((item) => hoist(item, isSchema));
+  const hoist = (node: unknown, position: Position): unknown => {
     if (node === null || typeof node !== 'object') return node;
-    const entries = Object.entries(node).map(([key, value]) => [key, hoist(value, isSchemaPosition(key, isSchema))] as const);
+    if (Array.isArray(node)) return node.map((item) => hoist(item, position));
+    const entries = Object.entries(node).map(([key, value]) => [key, hoist(value, childPosition(key, position))] as const);
     const copy = Object.fromEntries(entries) as JsonSchema;
-    if (!isSchema || typeof copy.title !== 'string') return copy;
+    if (position !== 'schema' || typeof copy.title !== 'string') return copy;
     const { title, ...schema } = copy;
     const existing = named[title];
     if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(schema)) {
@@ -174,25 +198,28 @@ function hoistTitledSchemas<T extends { paths?: unknown; components?: { schemas?
     named[title] = schema;
     return { $ref: `#/components/schemas/${title}` };
   };
-  const paths = hoist(document.paths, false);
+  const paths = hoist(document.paths, 'document');
   return { ...document, paths, components: { ...document.components, schemas: named } };
 }
 
-/** Keys under which an OpenAPI path item or a schema holds schemas. */
-function isSchemaPosition(key: string, parentIsSchema: boolean): boolean {
-  if (key === 'schema') return true;
-  if (!parentIsSchema) return false;
-  return ['items', 'additionalProperties', 'not', 'properties', 'oneOf', 'anyOf', 'allOf'].includes(key) || /^\d+$/.test(key);
+/** Where a node sits: around schemas, in a schema, in a map of named schemas (`properties`), or in data. */
+type Position = 'document' | 'schema' | 'schemas' | 'data';
+
+function childPosition(key: string, parent: Position): Position {
+  if (parent === 'data') return 'data';
+  if (parent === 'schemas') return 'schema';
+  if (parent === 'document') return key === 'schema' ? 'schema' : 'document';
+  if (key === 'properties' || key === 'patternProperties') return 'schemas';
+  // Anything else in a schema (enum values, examples) is data, whatever it looks like.
+  return ['items', 'additionalProperties', 'not', 'oneOf', 'anyOf', 'allOf'].includes(key) ? 'schema' : 'data';
 }
 
 export interface OpenApiDocumentOptions {
   info: { title: string; version: string; description?: string; license: { name: string; url?: string } };
-  /** The body of every 4xx/5xx answer. */
-  errorBody: JsonSchema;
 }
 
 /** @fastify/swagger's options: every route documented by `documentRoute`, named schemas hoisted. */
-export function swaggerOptions({ info, errorBody }: OpenApiDocumentOptions): FastifyDynamicSwaggerOptions {
+export function swaggerOptions({ info }: OpenApiDocumentOptions): FastifyDynamicSwaggerOptions {
   return {
     openapi: {
       openapi: '3.0.3',
@@ -201,7 +228,7 @@ export function swaggerOptions({ info, errorBody }: OpenApiDocumentOptions): Fas
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The token POST /signup issues' } },
       },
     },
-    transform: ({ schema, url, route }) => documentRoute(schema, url, route.config?.openapi ?? {}, errorBody),
+    transform: ({ schema, url, route }) => documentRoute(schema, url, route.config?.openapi ?? {}),
     transformObject: (document) => {
       const openapi = hoistTitledSchemas('openapiObject' in document ? document.openapiObject : document.swaggerObject);
       nameOperations(openapi.paths as Parameters<typeof nameOperations>[0]);
