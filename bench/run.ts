@@ -50,7 +50,7 @@ const results: Record<string, unknown> = {
   command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.replace(/ -- $/, ''),
   loadAverageAtStart: loadAverage(),
   /** When each part started, and the machine's load then (other work shares the cores). */
-  sections: {} as Record<string, { at: string; loadAverage: string }>,
+  sections: {},
 };
 const section = (name: string) => {
   (results.sections as Record<string, { at: string; loadAverage: string }>)[name] = {

@@ -159,7 +159,7 @@ for (const backend of databaseBackends) {
         do {
           const res = await get(`/creatives?limit=${limit}${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
           assert.equal(res.statusCode, 200, res.body);
-          const page = res.json() as { creatives: Creative[]; next_cursor: string | null };
+          const page = res.json<{ creatives: Creative[]; next_cursor: string | null }>();
           assert.ok(page.creatives.length <= limit);
           seen.push(...page.creatives.map((c) => c.id));
           cursor = page.next_cursor;

@@ -67,7 +67,7 @@ describe('local disk storage', () => {
     const dir = join(freshDir(), 'nested', 'uploads');
     assert.equal((await LocalDiskStorage.open(dir)).swept, 0);
 
-    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
     const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
     const names = {
       deadWriter: temporary(HOST, deadPid),

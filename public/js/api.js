@@ -1,11 +1,13 @@
-/** The Cheershare HTTP API, as the spec describes it: JSON in and out, errors as {"error": "..."}. */
+/** The Cheershare HTTP API, as the spec describes it: JSON in and out, errors as {"error", "code", "field"}. */
 
 export class ApiError extends Error {
-  /** status 0 means the server could not be reached. */
-  constructor(status, message, retryAfterSeconds = null) {
+  /** status 0 means the server could not be reached; `code` is the API's stable name for the error. */
+  constructor(status, message, { code = null, field = null, retryAfterSeconds = null } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.code = code;
+    this.field = field;
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
@@ -24,7 +26,11 @@ export function useToken(newToken, onEnded) {
 function errorFrom(status, body, retryAfterHeader) {
   // Without its final full stop the message fits inside the client's own sentences.
   const message = body && typeof body.error === 'string' ? body.error.replace(/\.$/, '') : `the server answered ${status}`;
-  return new ApiError(status, message, parseRetryAfter(retryAfterHeader));
+  return new ApiError(status, message, {
+    code: typeof body?.code === 'string' ? body.code : null,
+    field: typeof body?.field === 'string' ? body.field : null,
+    retryAfterSeconds: parseRetryAfter(retryAfterHeader),
+  });
 }
 
 /** Retry-After is seconds or an HTTP date; either way, whole seconds from now (at least 1). */

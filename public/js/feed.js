@@ -23,7 +23,7 @@ export function setupFeed({ meta }) {
     try {
       return { zone, data: await request('GET', `/scheduled?tz=${encodeURIComponent(zone)}`) };
     } catch (error) {
-      if (error.status !== 400) throw error;
+      if (error.field !== 'tz') throw error;
       return { zone: meta.timezone, data: await request('GET', '/scheduled') };
     }
   }

@@ -82,7 +82,7 @@ export function setupMine({ confirmDelete, onDeleted }) {
     } catch (error) {
       // 404: it is gone already (deleted from another device); the list catches up below.
       if (error.status === 401) return;
-      if (error.status !== 404) return say(ui.error, plainError(error));
+      if (error.code !== 'not_found') return say(ui.error, plainError(error));
     }
     const next = tile.nextElementSibling ?? tile.previousElementSibling;
     tile.remove();

@@ -85,16 +85,22 @@ export function setupSignIn({ meta, onSignedIn }) {
   }
 
   function explainRequestError(error) {
-    if (error.status === 429) {
+    if (error.code === 'rate_limited') {
       waitThenAllow('request', ui.sendCode, ui.requestError, {
         seconds: error.retryAfterSeconds ?? 30,
         text: (wait) => `Too many codes were asked for. You can ask again in ${wait}.`,
         done: 'You can ask for a code again now.',
       });
-    } else if (error.status === 400 && /phone/i.test(error.message)) {
+    } else if (error.code === 'country_not_allowed') {
+      sayAt(ui.phone, ui.phoneError, "Numbers from that country can't sign up here yet.");
+      ui.phone.focus();
+    } else if (error.code === 'number_type_not_allowed') {
+      sayAt(ui.phone, ui.phoneError, "That number can't receive text messages. Use a mobile number.");
+      ui.phone.focus();
+    } else if (error.code === 'validation_failed' && error.field === 'phone_number') {
       sayAt(ui.phone, ui.phoneError, "That isn't a valid phone number. Check the digits, or start with + and the country code.");
       ui.phone.focus();
-    } else if (error.status === 400 && /name/i.test(error.message)) {
+    } else if (error.code === 'validation_failed' && error.field === 'name') {
       sayAt(ui.name, ui.nameError, 'Enter your name: up to 100 letters, digits, spaces or punctuation.');
       ui.name.focus();
     } else {
@@ -133,10 +139,10 @@ export function setupSignIn({ meta, onSignedIn }) {
       );
       onSignedIn({ token: signedIn.token, expiry: signedIn.expiry, user: signedIn.data });
     } catch (error) {
-      if (error.status === 401) {
+      if (error.code === 'invalid_otp') {
         sayAt(ui.code, ui.codeError, 'That code is wrong or has expired. Check the SMS, or send a new code.');
         ui.code.select();
-      } else if (error.status === 429) {
+      } else if (error.code === 'rate_limited') {
         waitThenAllow('verify', ui.verify, ui.codeError, {
           seconds: error.retryAfterSeconds ?? 60,
           text: (wait) => `Too many sign-in attempts. You can try again in ${wait}.`,
@@ -156,7 +162,7 @@ export function setupSignIn({ meta, onSignedIn }) {
       say(ui.resendStatus, `A new code is on its way to ${sent.phone}. Earlier codes no longer work.`);
       ui.code.focus();
     } catch (error) {
-      if (error.status === 429) {
+      if (error.code === 'rate_limited') {
         waitThenAllow('resend', ui.resend, ui.resendStatus, {
           seconds: error.retryAfterSeconds ?? 30,
           text: (wait) => `You can ask for a new code in ${wait}. The code already sent still works.`,

@@ -173,18 +173,25 @@ export function setupUpload({ meta, onUploaded }) {
 
   /** The API's refusals, next to the field they are about. */
   function explain(error, item) {
-    switch (error.status) {
-      case 413:
+    switch (error.code) {
+      case 'file_too_large':
+      case 'body_too_large':
         return `Too large: the server accepts files up to ${maxBytes}.`;
-      case 415:
+      case 'image_too_large':
+        return `Too many pixels: “${item.file.name}” is larger than the server accepts. Make it smaller and try again.`;
+      case 'unsupported_media_type':
         return `Not an image the server accepts: it looked at what is inside “${item.file.name}”, not at its name, and found no ${types} image.`;
-      case 400:
-        if (/^(field "?)?scheduled_at/.test(error.message)) {
+      case 'quota_exceeded':
+        return 'Your storage is full: delete some of your creatives to make room.';
+      case 'rate_limited':
+        return 'Too many uploads in the last hour. Try again later.';
+      case 'validation_failed':
+        if (error.field === 'scheduled_at') {
           sayAt(ui.date, ui.dateError, `The server refused ${humanDate(item.date)}: ${error.message}.`);
           return 'The date was refused; see “Scheduled for”.';
         }
         return `The server refused this file: ${error.message}.`;
-      case 401:
+      case 'unauthorized':
         return 'Your session has ended; sign in again to upload.';
       default:
         return plainError(error);

@@ -54,6 +54,8 @@ export const fileRoutes: FastifyPluginAsync<{ directory: string }> = async (app,
     dotfiles: 'ignore',
     maxAge: ONE_YEAR_MS,
     immutable: true,
-    setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
+    setHeaders: (res) => {
+      res.setHeader('x-content-type-options', 'nosniff');
+    },
   });
 };

@@ -120,7 +120,7 @@ async function receiveUpload(
     failure = new HttpError(400, `field "scheduled_at" is missing: ${FIELDS}`, { field: 'scheduled_at' });
   if (failure !== undefined) {
     await file?.object.discard();
-    throw failure;
+    throw failure as Error;
   }
   return { ...file!, scheduledAt: scheduledAt! };
 }

@@ -50,7 +50,7 @@ function addDays(isoDate: string, days: number): string {
 
 /** `window.e2e.<expression>` in the page (see instrument.js), awaited. */
 function probe<T>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(`window.e2e.${expression}`) as Promise<T>;
+  return page.evaluate<T>(`window.e2e.${expression}`);
 }
 
 /**
@@ -190,7 +190,7 @@ describe('the web client in Chromium', { skip }, () => {
   test('/ answers the client with a strict Content-Security-Policy', STEP, async () => {
     const response = await page.goto(server.url);
     assert.equal(response?.status(), 200);
-    const csp = response!.headers()['content-security-policy'] ?? '';
+    const csp = response.headers()['content-security-policy'] ?? '';
     for (const directive of ["script-src 'self'", "style-src 'self'", "default-src 'self'"]) {
       assert.ok(csp.includes(directive), `${directive} in "${csp}"`);
     }

@@ -96,7 +96,7 @@ export function runProcess(
   const waiters = new Set<() => void>();
   let stderr = '';
   let partial = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop()!;
     for (const line of lines) {
@@ -108,7 +108,7 @@ export function runProcess(
     }
     for (const wake of waiters) wake();
   });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
   const exited = new Promise<number>((resolve) => {

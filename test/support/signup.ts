@@ -36,6 +36,6 @@ export async function signIn(t: TestApp, fake: FakeTwilio, phone = uniquePhone()
   const code = await requestCode(t, fake, phone, name, ip);
   const response = await postSignup(t, { phone_number: phone, otp: code }, ip);
   if (response.statusCode !== 200) throw new Error(`verifying: ${response.statusCode} ${response.body}`);
-  const body = response.json() as { token: string; data: { id: number } };
+  const body = response.json<{ token: string; data: { id: number } }>();
   return { token: body.token, user: body.data, headers: { authorization: `Bearer ${body.token}` } };
 }

@@ -20,7 +20,7 @@ export function waitUntil<T>(
       try {
         result = check();
       } catch (error) {
-        settle(() => reject(error));
+        settle(() => reject(error instanceof Error ? error : new Error(String(error))));
         return;
       }
       if (result !== undefined) settle(() => resolve(result));
