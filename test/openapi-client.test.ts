@@ -28,7 +28,7 @@ const APP_TSCONFIG = {
 /** What this test uses of docs/client-example.ts (its own types need the generated file). */
 interface ExampleClientModule {
   cheershareClient(baseUrl: string): {
-    signIn(name: string, phoneNumber: string, askForCode: () => Promise<string>): Promise<{ phone_number: string }>;
+    signIn(name: string, phoneNumber: string, askForCode: () => Promise<string>): Promise<{ name: string; phone_number: string }>;
     upload(image: Blob, fileName: string, scheduledAt: string): Promise<{ id: number; scheduled_at: string }>;
     feed(timeZone?: string): Promise<{ today: { id: number }[] }>;
     signOut(): Promise<void>;

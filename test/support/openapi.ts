@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { TestApp } from './app.ts';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,22 +48,26 @@ export async function servedDocument(t: TestApp): Promise<OpenApiDocument> {
   return response.json();
 }
 
+const execFileAsync = promisify(execFile);
+
 /** Runs a Node.js script of the project (a CLI from node_modules) in `cwd`; resolves whatever its exit code. */
-export function runNodeScript(
+export async function runNodeScript(
   script: string,
   args: string[],
   cwd: string,
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(PROJECT_ROOT, script), ...args],
-      // Redocly would otherwise send usage telemetry and look for a newer release.
-      { cwd, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, maxBuffer: 64 << 20 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ exitCode: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-      },
-    );
-  });
+  // Redocly would otherwise send usage telemetry and look for a newer release.
+  const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' };
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [join(PROJECT_ROOT, script), ...args], {
+      cwd,
+      env,
+      maxBuffer: 64 << 20,
+    });
+    return { exitCode: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as ExecFileException & { stdout: string; stderr: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { exitCode: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }

@@ -188,7 +188,7 @@ function hoistTitledSchemas<T extends { paths?: unknown; components?: { schemas?
     if (node === null || typeof node !== 'object') return node;
     if (Array.isArray(node)) return node.map((item) => hoist(item, position));
     const entries = Object.entries(node).map(([key, value]) => [key, hoist(value, childPosition(key, position))] as const);
-    const copy = Object.fromEntries(entries) as JsonSchema;
+    const copy: JsonSchema = Object.fromEntries(entries);
     if (position !== 'schema' || typeof copy.title !== 'string') return copy;
     const { title, ...schema } = copy;
     const existing = named[title];
