@@ -135,6 +135,8 @@ export async function startFakeTwilio(behaviour: FakeTwilioBehaviour = {}): Prom
       TWILIO_AUTH_TOKEN: authToken,
       TWILIO_FROM: from,
       TWILIO_API_BASE: url,
+      // Sending real codes needs a real key for their HMACs, whatever ENV says.
+      APP_SECRET: 'fake-twilio-test-secret',
     },
     requests,
     messages,
