@@ -44,7 +44,7 @@ describe('a client generated from /docs/json as docs/api-client.md says', () => 
   let baseUrl: string;
   before(async () => {
     fake = await startFakeTwilio();
-    t = await buildTestApp(backend, { ...fake.env, APP_SECRET: 'openapi-client-test-secret' });
+    t = await buildTestApp(backend, fake.env);
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
 
