@@ -252,7 +252,7 @@ for (const backend of databaseBackends) {
         ['/creatives', 'get'],
         ['/creatives/{id}', 'delete'],
         ['/meta', 'get'],
-        ['/uploads/{*}', 'get'],
+        ['/uploads/{name}', 'get'],
       ] as const) {
         assert.ok(paths[path]?.[method], `${method.toUpperCase()} ${path}`);
       }
