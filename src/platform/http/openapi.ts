@@ -21,9 +21,6 @@ declare module 'fastify' {
   }
 }
 
-/** The security requirement of a route that needs `Authorization: Bearer <token>`. */
-export const BEARER_SECURITY = [{ bearer: [] }];
-
 const RETRY_AFTER = { 'Retry-After': { type: 'integer', description: 'Seconds until the request may succeed' } };
 
 /** Every error status the API answers, as documented: what it means, its codes, and the headers that come with it. */
@@ -71,7 +68,7 @@ const SUCCESS_DESCRIPTIONS: Record<number, string> = {
 const capitalised = (word: string) => word[0]!.toUpperCase() + word.slice(1);
 
 /** `getCreativesById` for `GET /creatives/{id}`: the fallback for a route that names no operationId. */
-export function derivedOperationId(method: string, path: string): string {
+function derivedOperationId(method: string, path: string): string {
   const words = path
     .split('/')
     .map((segment) => segment.replace(/^\{(.*)\}$/, 'by-$1'))
@@ -120,11 +117,11 @@ function isErrorBody(schema: unknown): boolean {
 }
 
 /**
- * One route as the document shows it: its operationId, its security (none unless the route, or
- * the scope that guards it, declares one), every status it can answer with the error body, and
- * its documentation-only overrides.
+ * One route as the document shows it: its security (none unless the route, or the scope that
+ * guards it, declares one), every status it can answer (errors with the error body), and its
+ * documentation-only overrides.
  */
-export function documentRoute(
+function documentRoute(
   schema: FastifySchema,
   url: string,
   documentation: RouteDocumentation,
@@ -159,7 +156,11 @@ export function documentRoute(
       const { description, headers } = ERROR_RESPONSES[status] ?? { description: 'Refused' };
       response[status] = { ...ErrorBody, 'x-response-description': description, ...(headers && { headers }) };
     } else {
-      const description = SUCCESS_DESCRIPTIONS[status] ?? ERROR_RESPONSES[status]?.description ?? 'Answered';
+      const description =
+        (declared?.description as string | undefined) ??
+        SUCCESS_DESCRIPTIONS[status] ??
+        ERROR_RESPONSES[status]?.description ??
+        'Answered';
       response[status] = { 'x-response-description': description, ...declared };
     }
   }
