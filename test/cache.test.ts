@@ -19,9 +19,6 @@ interface Creative {
   id: number;
 }
 
-/** Lets background work that is already resolved run to its end. */
-const settled = () => new Promise((resolve) => setImmediate(resolve));
-
 /** A promise with its resolve function, to hold a load open while the test acts. */
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -45,38 +42,14 @@ describe('ShortLivedCache', () => {
     assert.equal(loads, 2);
   });
 
-  test('past half its TTL an entry is served at once and read again in the background', async () => {
+  test('a request for an expired entry waits for the new load instead of getting the old value', async () => {
     const cache = new ShortLivedCache<string>({ ttlMs: 1000, maxEntries: 10, now });
     await cache.get('k', async () => 'first');
-    clock += 500;
-    const refresh = deferred<string>();
-    assert.equal(await cache.get('k', () => refresh.promise), 'first');
-    refresh.resolve('second');
-    await settled();
-    assert.equal(await cache.get('k', async () => 'unused'), 'second');
-    // The refreshed entry counts its TTL from the start of the refresh.
-    clock += 999;
-    assert.equal(await cache.get('k', async () => 'unused'), 'second');
-  });
-
-  test('a refresh never stretches an entry past its TTL, nor keeps one the refresh found gone', async () => {
-    const cache = new ShortLivedCache<string | null>({ ttlMs: 1000, maxEntries: 10, now, validUntil: (v) => (v ? Infinity : 0) });
-    await cache.get('k', async () => 'first');
-    clock += 600;
+    clock += 1000;
     const slow = deferred<string>();
-    assert.equal(await cache.get('k', () => slow.promise), 'first');
-    clock += 400;
-    // Expired: the request waits for the refresh under way instead of getting 'first'.
-    const waiting = cache.get('k', async () => 'unused');
+    const waiting = [cache.get('k', () => slow.promise), cache.get('k', async () => 'unused')];
     slow.resolve('second');
-    assert.equal(await waiting, 'second');
-
-    clock += 500;
-    const gone = deferred<string | null>();
-    assert.equal(await cache.get('k', () => gone.promise), 'second');
-    gone.resolve(null);
-    await settled();
-    assert.equal(await cache.get('k', async () => 'reloaded'), 'reloaded');
+    assert.deepEqual(await Promise.all(waiting), ['second', 'second']);
   });
 
   test('the TTL counts from the start of the load, not its end', async () => {
@@ -88,6 +61,14 @@ describe('ShortLivedCache', () => {
     assert.equal(await first, 'old');
     clock += 400;
     assert.equal(await cache.get('k', async () => 'new'), 'new');
+
+    // A load slower than the TTL serves the requests that waited for it, and nobody after them.
+    const slower = deferred<string>();
+    const late = cache.get('j', () => slower.promise);
+    clock += 1000;
+    slower.resolve('late');
+    assert.equal(await late, 'late');
+    assert.equal(await cache.get('j', async () => 'next'), 'next');
   });
 
   test('concurrent misses share one load', async () => {
@@ -125,12 +106,31 @@ describe('ShortLivedCache', () => {
     const cache = new ShortLivedCache<number>({ ttlMs: 1000, maxEntries: 10, now });
     await cache.get('a', async () => 1);
     await cache.get('b', async () => 2);
+    const running = deferred<number>();
+    const inFlight = cache.get('c', () => running.promise);
     cache.invalidate((_key, value) => value === 1);
     assert.equal(await cache.get('a', async () => 10), 10);
     assert.equal(await cache.get('b', async () => 20), 2);
+    // Whom a load under way belongs to is not known yet, so what it read is not kept either.
+    running.resolve(3);
+    assert.equal(await inFlight, 3);
+    assert.equal(await cache.get('c', async () => 30), 30);
   });
 
-  test('validUntil ends an entry early, and a value already invalid is not cached', async () => {
+  test('a failed load fails every request waiting for it, and the next one loads again', async () => {
+    const cache = new ShortLivedCache<string>({ ttlMs: 1000, maxEntries: 10, now });
+    const gate = deferred<void>();
+    const failing = async () => {
+      await gate.promise;
+      throw new Error('database down');
+    };
+    const waiting = [cache.get('k', failing), cache.get('k', async () => 'unused')];
+    gate.resolve();
+    for (const request of waiting) await assert.rejects(request, /database down/);
+    assert.equal(await cache.get('k', async () => 'loaded'), 'loaded');
+  });
+
+  test('validUntil ends an entry early, and a value already invalid is returned but not cached', async () => {
     const cache = new ShortLivedCache<{ until: number } | null>({
       ttlMs: 1000,
       maxEntries: 10,
@@ -143,14 +143,17 @@ describe('ShortLivedCache', () => {
     assert.equal(await cache.get('k', async () => ({ until: 0 })), soon);
     clock += 1;
     assert.equal(await cache.get('k', async () => null), null);
-    assert.equal(cache.size, 0);
+    const later = { until: clock + 300 };
+    assert.equal(await cache.get('k', async () => later), later);
   });
 
-  test('keeps at most maxEntries, dropping the oldest', async () => {
+  test('keeps at most maxEntries, dropping the least recently used', async () => {
     const cache = new ShortLivedCache<string>({ ttlMs: 1000, maxEntries: 3, now });
-    for (const key of ['a', 'b', 'c', 'd']) await cache.get(key, async () => key);
-    assert.equal(cache.size, 3);
-    assert.equal(await cache.get('a', async () => 'reloaded'), 'reloaded');
+    for (const key of ['a', 'b', 'c']) await cache.get(key, async () => key);
+    assert.equal(await cache.get('a', async () => 'reloaded'), 'a');
+    await cache.get('d', async () => 'd');
+    assert.equal(await cache.get('b', async () => 'reloaded'), 'reloaded');
+    assert.equal(await cache.get('a', async () => 'reloaded'), 'a');
     assert.equal(await cache.get('d', async () => 'reloaded'), 'd');
   });
 

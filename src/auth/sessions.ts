@@ -33,7 +33,7 @@ export class Sessions {
       ttlMs,
       maxEntries: MAX_CACHED_TOKENS,
       now,
-      // Unknown tokens are not remembered: junk must not push live tokens out.
+      // Unknown tokens are not remembered: junk holds a slot only while it is looked up.
       validUntil: (live) => live?.expiry.getTime() ?? 0,
     });
   }
