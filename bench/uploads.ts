@@ -65,42 +65,13 @@ export async function benchUploads(options: {
       },
       workDir,
     );
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
     try {
-      const form = uploadForm(png(size), new Date().toISOString().slice(0, 10));
-      const url = new URL('/upload-creative', server.url);
-      const headers = { ...form.headers, authorization, 'content-length': String(form.body.length) };
-      const uploadOnce = () =>
-        new Promise<number>((resolve, reject) => {
-          const req = request(url, { method: 'POST', headers, agent }, (res) => {
-            res.resume();
-            res.once('end', () => resolve(res.statusCode ?? 0));
-          });
-          req.once('error', reject);
-          req.end(form.body);
-        });
-
-      await uploadOnce(); // warm-up: the first request compiles routes and schemas
+      // Warm-up: the first request compiles routes and schemas.
+      await runUploads(server.url, authorization, { size, concurrency: 1, uploads: 1 });
       const idle = server.memoryMib('VmRSS');
       const startupPeak = server.memoryMib('VmHWM');
       server.resetPeak();
-
-      const latencies: number[] = [];
-      let started = 0;
-      let failures = 0;
-      const worker = async () => {
-        while (started < uploads) {
-          started++;
-          const t0 = performance.now();
-          const status = await uploadOnce().catch(() => 0);
-          latencies.push(performance.now() - t0);
-          if (status !== 201) failures++;
-        }
-      };
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      const seconds = (performance.now() - t0) / 1000;
-      latencies.sort((a, b) => a - b);
+      const { seconds, latencies, failures } = await runUploads(server.url, authorization, { size, concurrency, uploads });
       const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
       return {
         database: options.database,
@@ -119,10 +90,68 @@ export async function benchUploads(options: {
         },
       };
     } finally {
-      agent.destroy();
       await server.stop();
     }
   } finally {
     await postgres?.drop();
+  }
+}
+
+export interface UploadLoop {
+  seconds: number;
+  /** Milliseconds, sorted. */
+  latencies: number[];
+  failures: number;
+  /** creative_url of the last upload that succeeded. */
+  lastCreativeUrl?: string;
+}
+
+/**
+ * `uploads` POST /upload-creative of one `size`-byte PNG each to `baseUrl`, `concurrency` at a time
+ * (closed loop), from a body built once so the client costs little CPU.
+ */
+export async function runUploads(
+  baseUrl: string,
+  authorization: string,
+  { size, concurrency, uploads }: { size: number; concurrency: number; uploads: number },
+): Promise<UploadLoop> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const form = uploadForm(png(size), new Date().toISOString().slice(0, 10));
+  const url = new URL('/upload-creative', baseUrl);
+  const headers = { ...form.headers, authorization, 'content-length': String(form.body.length) };
+  let lastCreativeUrl: string | undefined;
+  const uploadOnce = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          if (res.statusCode === 201)
+            lastCreativeUrl = (JSON.parse(Buffer.concat(chunks).toString()) as { creative: { creative_url: string } }).creative
+              .creative_url;
+          resolve(res.statusCode ?? 0);
+        });
+      });
+      req.once('error', reject);
+      req.end(form.body);
+    });
+  const latencies: number[] = [];
+  let started = 0;
+  let failures = 0;
+  const worker = async () => {
+    while (started < uploads) {
+      started++;
+      const t0 = performance.now();
+      const status = await uploadOnce().catch(() => 0);
+      latencies.push(performance.now() - t0);
+      if (status !== 201) failures++;
+    }
+  };
+  try {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { seconds: (performance.now() - t0) / 1000, latencies: latencies.sort((a, b) => a - b), failures, lastCreativeUrl };
+  } finally {
+    agent.destroy();
   }
 }

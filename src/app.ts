@@ -108,7 +108,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(healthRoutes, { checks: deps.readinessChecks });
   await app.register(metaRoutes, { config, acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime) });
   await app.register(signupRoutes, deps);
-  await app.register(fileRoutes, { directory: deps.storage.directory });
+  await app.register(fileRoutes, { storage: deps.storage });
   await app.register(webRoutes);
 
   // Protected routes: authentication happens once, here, before anything else of the request.

@@ -13,7 +13,9 @@ import { deleteExpiredTokens } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createFeedCache } from './creatives/feed-cache.ts';
 import { CreativesService } from './creatives/service.ts';
-import { LocalDiskStorage } from './creatives/storage/local-disk.ts';
+import { sweepOrphans } from './creatives/orphan-sweep.ts';
+import { openStorage } from './creatives/storage/open.ts';
+import type { Storage } from './creatives/storage/storage.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
 import { formatName, Migrator } from './platform/db/migrator.ts';
@@ -37,7 +39,7 @@ export interface AppDependencies {
   otp: OtpService;
   rateLimiter: RateLimiter;
   sms: SmsSender;
-  storage: LocalDiskStorage;
+  storage: Storage;
   sessions: Sessions;
   creatives: CreativesService;
 }
@@ -68,14 +70,10 @@ export async function createDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const db = await openDatabase(config);
-  let storage: LocalDiskStorage;
+  let storage: Storage;
   let redis: Redis | undefined;
   try {
-    const opened = await LocalDiskStorage.open(config.uploadDir);
-    storage = opened.storage;
-    if (opened.swept > 0) {
-      logger.info({ files: opened.swept, directory: storage.directory }, 'removed temporary files of interrupted uploads');
-    }
+    storage = await openStorage(config, logger);
     const applied = await new Migrator(db).up();
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
@@ -118,14 +116,21 @@ export async function createDependencies(
     ],
     storage,
     sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
-    creatives: new CreativesService(db, storage, createFeedCache({ ttlMs: overrides.cacheTtlMs, now }), logger),
+    creatives: new CreativesService(
+      db,
+      storage,
+      createFeedCache({ ttlMs: overrides.cacheTtlMs, now }),
+      logger,
+      config.publicFilesUrl,
+    ),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },
       { name: 'rate-limit counters', run: () => rateLimiter.prune() },
+      { name: 'orphaned files', run: () => sweepOrphans(db, storage, logger) },
     ],
     async close() {
-      const results = await Promise.allSettled([db.close(), redis?.quit()]);
+      const results = await Promise.allSettled([db.close(), redis?.quit(), storage.close()]);
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -1,61 +1,93 @@
-import fastifyStatic from '@fastify/static';
-import type { FastifyPluginAsync } from 'fastify';
-import { ErrorBody } from '../platform/http/errors.ts';
-import type { RouteDocumentation } from '../platform/http/openapi.ts';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fresh from 'fresh';
+import parseRange from 'range-parser';
+import { ErrorBody, HttpError } from '../platform/http/errors.ts';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.ts';
-import { isStoredName, URL_PREFIX } from './storage/local-disk.ts';
+import { contentTypeOf, FILE_CACHE_CONTROL, isStoredName, URL_PREFIX, type ByteRange, type Storage } from './storage/storage.ts';
 
-const ONE_YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+/** What every stored file is served with: it is never a page, never sniffed, and never changes. */
+export const FILE_HEADERS = {
+  'content-security-policy': "default-src 'none'; sandbox",
+  'x-content-type-options': 'nosniff',
+  'cache-control': FILE_CACHE_CONTROL,
+} as const;
 
-const IMAGE_CONTENT = Object.fromEntries(
-  ACCEPTED_IMAGE_TYPES.map(({ mime }) => [mime, { schema: { type: 'string', format: 'binary' } }]),
-);
-
-const FILE_DOCUMENTATION: RouteDocumentation = {
-  wildcard: 'name',
-  response: {
-    200: { content: IMAGE_CONTENT, headers: { ETag: { type: 'string' } } },
-    206: { content: IMAGE_CONTENT, headers: { 'Content-Range': { type: 'string' } } },
-    304: { type: 'null' },
-    416: ErrorBody,
-  },
+/** The bytes of an image, as the document describes a file's 200 and 206. */
+const IMAGE = {
+  content: Object.fromEntries(ACCEPTED_IMAGE_TYPES.map(({ mime }) => [mime, { schema: { type: 'string', format: 'binary' } }])),
 };
 
 /**
- * `GET /uploads/<uuid>.<ext>`: stored creatives, straight from UPLOAD_DIR. A file's name never
- * changes content, so it is cached for a year. Only a stored file's exact name is served: no
- * directory, listing, redirect, temporary file or path outside the directory.
+ * `GET /uploads/<name>` (and HEAD): a stored file, from whichever storage is configured, so every
+ * instance serves every file. Streamed, with ETag/If-None-Match and one byte range. Only a stored
+ * file's exact name is served: no directory, listing, redirect, temporary file or other path.
  */
-export const fileRoutes: FastifyPluginAsync<{ directory: string }> = async (app, { directory }) => {
-  // @fastify/static hides its routes from the OpenAPI document; this one is part of the API.
-  app.addHook('onRoute', (route) => {
-    route.schema = {
+export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, { storage }) => {
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: `${URL_PREFIX}:name`,
+    schema: {
       tags: ['files'],
       operationId: 'getFile',
-      summary: 'A stored creative (ranges, ETag and If-None-Match supported)',
-      params: { type: 'object', properties: { '*': { type: 'string', description: '<uuid>.<ext>' } } },
-      response: { 404: ErrorBody },
-    };
-    route.config = { ...route.config, openapi: FILE_DOCUMENTATION };
-  });
-  await app.register(fastifyStatic, {
-    root: directory,
-    prefix: URL_PREFIX,
-    // The web client's static files register their own reply decorators.
-    decorateReply: false,
-    // Judged on the path as sent, so `//name`, `./name` or a percent-encoded name are not served either.
-    allowedPath: (_pathname, _root, request) => {
-      const path = request.url.split('?')[0]!;
-      return path.startsWith(URL_PREFIX) && isStoredName(path.slice(URL_PREFIX.length));
+      summary: 'A stored creative or variant (ranges, ETag and If-None-Match supported)',
+      params: {
+        type: 'object',
+        properties: { name: { type: 'string', description: '<uuid>.<ext>, <uuid>.thumb.webp or <uuid>.feed.webp' } },
+      },
+      response: {
+        200: { description: 'The file, streamed' },
+        206: { description: 'The requested byte range' },
+        304: { description: 'Not modified (If-None-Match)' },
+        404: ErrorBody,
+        416: ErrorBody,
+        503: ErrorBody,
+      },
     },
-    index: false,
-    list: false,
-    redirect: false,
-    dotfiles: 'ignore',
-    maxAge: ONE_YEAR_MS,
-    immutable: true,
-    setHeaders: (res) => {
-      res.setHeader('x-content-type-options', 'nosniff');
+    config: { openapi: { response: { 200: IMAGE, 206: IMAGE } } },
+    handler: async (request, reply) => {
+      // Judged on the path as sent, so `//name`, `./name` or a percent-encoded name are not served.
+      const name = request.url.split('?')[0]!.slice(URL_PREFIX.length);
+      const file = isStoredName(name) ? await storage.stat(name) : undefined;
+      if (!file) throw notFound(request);
+      const range = requestedRange(request.headers.range, file.size);
+      const headers = {
+        ...FILE_HEADERS,
+        'content-type': contentTypeOf(name),
+        etag: file.etag,
+        'last-modified': file.modifiedAt.toUTCString(),
+        'accept-ranges': 'bytes',
+      };
+      if (fresh(request.headers, { etag: file.etag })) return reply.code(304).headers(headers).send();
+      const length = range.end - range.start + 1;
+      const sendsBody = request.method !== 'HEAD' && length > 0;
+      // Opened before any header is set: a file deleted since stat is a plain 404.
+      const body = sendsBody ? await storage.open(name, range) : undefined;
+      if (sendsBody && !body) throw notFound(request);
+      if (range.partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+      return reply.headers(headers).header('content-length', length).send(body);
     },
   });
 };
+
+/**
+ * The bytes to send: the one range asked for (206), else the whole file. Several ranges are
+ * answered with the whole file, which RFC 9110 allows; a range past the end is 416.
+ */
+function requestedRange(header: string | undefined, size: number): ByteRange & { partial: boolean } {
+  const whole = { start: 0, end: size - 1, partial: false };
+  if (header === undefined || size === 0) return whole;
+  const ranges = parseRange(size, header, { combine: true });
+  if (ranges === -1) {
+    throw new HttpError(416, `the range "${header}" lies outside the file's ${size} bytes`, {
+      code: 'range_not_satisfiable',
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+  // -2: malformed, which a server ignores; so are other units than bytes.
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return whole;
+  return { ...ranges[0]!, partial: true };
+}
+
+function notFound(request: FastifyRequest): HttpError {
+  return new HttpError(404, `${request.method} ${request.url.split('?')[0]} not found`, { code: 'not_found' });
+}

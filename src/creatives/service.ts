@@ -11,7 +11,7 @@ import {
   type NewCreative,
   type OwnCreativesQuery,
 } from './repository.ts';
-import type { PendingObject, Storage } from './storage/storage.ts';
+import { publicFileUrl, type PendingObject, type Storage } from './storage/storage.ts';
 
 export interface ScheduledFeed {
   today: Creative[];
@@ -28,6 +28,7 @@ export class CreativesService {
     readonly storage: Storage,
     private readonly feedCache: FeedCache,
     private readonly logger: FastifyBaseLogger,
+    private readonly publicFilesUrl?: string,
   ) {}
 
   /** Publishes `object` and records it; on failure nothing of it remains. */
@@ -42,7 +43,7 @@ export class CreativesService {
       throw error;
     }
     this.feedCache.invalidate();
-    return created;
+    return this.present(created);
   }
 
   /** Deletes the user's creative `id` and its file; false when the user has no such creative. */
@@ -65,15 +66,22 @@ export class CreativesService {
     return this.feedCache.get(today, async () => {
       const tomorrow = addDays(today, 1);
       const creatives = await findCreativesScheduledOn(this.db, [today, tomorrow]);
+      const presented = creatives.map((creative) => this.present(creative));
       return serialize({
-        today: creatives.filter((creative) => creative.scheduled_at === today),
-        tomorrow: creatives.filter((creative) => creative.scheduled_at === tomorrow),
+        today: presented.filter((creative) => creative.scheduled_at === today),
+        tomorrow: presented.filter((creative) => creative.scheduled_at === tomorrow),
       });
     });
   }
 
-  listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
-    return findOwnCreatives(this.db, query);
+  async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
+    const page = await findOwnCreatives(this.db, query);
+    return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
+  }
+
+  /** A creative as clients see it: its file URL under PUBLIC_FILES_URL when that is set. */
+  private present(creative: Creative): Creative {
+    return { ...creative, creative_url: publicFileUrl(creative.creative_url, this.publicFilesUrl) };
   }
 
   private async removeFile(key: string, problem: string): Promise<void> {

@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PendingObject, Storage } from './storage.ts';
-
-export const URL_PREFIX = '/uploads/';
-
-// The original stored `<uuid><extension of the client's file name>`, so its files may end in
-// .jpeg or .JPG; ours always end in jpg, png, gif or webp.
-const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:jpe?g|png|gif|webp)$/i;
-
-/** True for a name a stored creative can have; nothing else under UPLOAD_DIR is ever served or deleted. */
-export function isStoredName(name: string): boolean {
-  return STORED_NAME.test(name);
-}
+import {
+  isStoredName,
+  nameFromUrl,
+  storedUrl,
+  type ByteRange,
+  type PendingObject,
+  type Storage,
+  type StoredFile,
+} from './storage.ts';
 
 // Temporary files are `.upload-<host>~<pid>~<uuid>.part`: never a stored name, and they say who is
 // writing them, so that an instance sharing the directory never sweeps another's upload in progress.
@@ -37,13 +34,13 @@ export class LocalDiskStorage implements Storage {
   static async open(directory: string): Promise<{ storage: LocalDiskStorage; swept: number }> {
     const storage = new LocalDiskStorage(resolve(directory));
     await mkdir(storage.directory, { recursive: true });
-    const swept = await storage.sweepTemporaryFiles();
+    const swept = await storage.sweepTemporaryFiles(true);
     return { storage, swept };
   }
 
-  async put(body: Readable, extension: string): Promise<PendingObject> {
-    const key = `${randomUUID()}.${extension}`;
-    if (!isStoredName(key)) throw new Error(`unsupported extension "${extension}"`);
+  async put(body: Readable, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
+    const key = `${stem}.${extension}`;
+    if (!isStoredName(key)) throw new Error(`not a stored name: "${key}"`);
     const temporary = join(this.directory, temporaryName());
     const discard = () => rm(temporary, { force: true });
     // flush: the bytes reach the disk before the rename publishes the name.
@@ -71,21 +68,48 @@ export class LocalDiskStorage implements Storage {
     await rm(join(this.directory, key), { force: true });
   }
 
-  url(key: string): string {
-    return URL_PREFIX + key;
+  readonly url = storedUrl;
+  readonly keyFromUrl = nameFromUrl;
+
+  async stat(name: string): Promise<StoredFile | undefined> {
+    if (!isStoredName(name)) return undefined;
+    const found = await stat(join(this.directory, name)).catch(ifMissing(undefined));
+    if (!found?.isFile()) return undefined;
+    // The same validator nginx gives the file (deploy/nginx/uploads-local.conf), so that a
+    // client's cached copy stays valid whichever of the two serves it.
+    const etag = `"${Math.floor(found.mtimeMs / 1000).toString(16)}-${found.size.toString(16)}"`;
+    return { size: found.size, etag, modifiedAt: found.mtime };
   }
 
-  keyFromUrl(url: string): string | undefined {
-    const name = /^\.?\/uploads\/([^/]+)$/.exec(url)?.[1];
-    return name !== undefined && isStoredName(name) ? name : undefined;
+  async open(name: string, range: ByteRange): Promise<Readable | undefined> {
+    if (!isStoredName(name)) return undefined;
+    // Opened before the stream is made, so that a file deleted meanwhile is a 404, not a broken response.
+    const handle = await open(join(this.directory, name)).catch(ifMissing(undefined));
+    return handle?.createReadStream({ start: range.start, end: range.end });
+  }
+
+  async *list(): AsyncGenerator<{ name: string; modifiedAt: Date }> {
+    for (const name of await readdir(this.directory)) {
+      if (!isStoredName(name)) continue;
+      const found = await stat(join(this.directory, name)).catch(ifMissing(undefined));
+      if (found) yield { name, modifiedAt: found.mtime };
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** Temporary files of writers that are gone (`before` does not matter: a writer's liveness is known). */
+  async sweepLeftovers(): Promise<number> {
+    return this.sweepTemporaryFiles(false);
   }
 
   /**
    * Removes temporary files whose writer is gone: this host's from a process no longer running
-   * (or from an earlier process that had our pid, since we have not started writing yet), and
-   * other hosts' once they have been idle for a day. Stored files never match the temporary name.
+   * (at start-up also from an earlier process that had our pid, since we have not started writing
+   * yet), and other hosts' once they have been idle for a day. Stored files never match the
+   * temporary name.
    */
-  private async sweepTemporaryFiles(): Promise<number> {
+  private async sweepTemporaryFiles(atStartUp: boolean): Promise<number> {
     let swept = 0;
     for (const name of await readdir(this.directory)) {
       const match = TEMP_NAME.exec(name);
@@ -94,7 +118,9 @@ export class LocalDiskStorage implements Storage {
       const path = join(this.directory, name);
       const abandoned =
         host === HOST
-          ? Number(pid) === process.pid || !isRunning(Number(pid))
+          ? Number(pid) === process.pid
+            ? atStartUp
+            : !isRunning(Number(pid))
           : await idleLongerThan(path, FOREIGN_TEMP_MAX_IDLE_MS);
       if (abandoned) {
         await rm(path, { force: true });
@@ -121,4 +147,12 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** For a file that may have been removed meanwhile: `value` if it is gone, the error otherwise. */
+function ifMissing<T>(value: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (error.code === 'ENOENT') return value;
+    throw error;
+  };
 }

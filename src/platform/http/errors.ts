@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'quota_exceeded',
   'insufficient_storage',
   'not_found',
+  'range_not_satisfiable',
   'request_timeout',
   'service_unavailable',
   'internal',

@@ -11,8 +11,6 @@ export interface RouteDocumentation {
   body?: object;
   /** Responses by status as documented, where the serializer keeps another shape or there is none (files). */
   response?: Record<number, object>;
-  /** The name of the path parameter a trailing `*` stands for: generators need one. */
-  wildcard?: string;
 }
 
 declare module 'fastify' {
@@ -121,20 +119,9 @@ function isErrorBody(schema: unknown): boolean {
  * guards it, declares one), every status it can answer (errors with the error body), and its
  * documentation-only overrides.
  */
-function documentRoute(
-  schema: FastifySchema,
-  url: string,
-  documentation: RouteDocumentation,
-): { schema: FastifySchema; url: string } {
+function documentRoute(schema: FastifySchema, documentation: RouteDocumentation): FastifySchema {
   const security = schema.security ?? [];
-  const wildcard = documentation.wildcard;
-  let params = schema.params as JsonSchema | undefined;
-  if (wildcard && url.endsWith('*')) {
-    url = `${url.slice(0, -1)}:${wildcard}`;
-    const properties = (params?.properties ?? {}) as JsonSchema;
-    const { '*': described = { type: 'string' }, ...others } = properties;
-    params = { type: 'object', properties: { ...others, [wildcard]: described }, required: [wildcard] };
-  }
+  const params = schema.params as JsonSchema | undefined;
 
   const declaredResponses = (schema.response ?? {}) as Record<number, JsonSchema>;
   const querystring = schema.querystring ? optionalWhereDefaulted(schema.querystring as JsonSchema) : undefined;
@@ -166,15 +153,11 @@ function documentRoute(
   }
 
   return {
-    url,
-    schema: {
-      ...schema,
-      security,
-      ...(querystring && { querystring }),
-      ...(params && { params }),
-      ...(documentation.body && { body: documentation.body }),
-      response,
-    },
+    ...schema,
+    security,
+    ...(querystring && { querystring }),
+    ...(documentation.body && { body: documentation.body }),
+    response,
   };
 }
 
@@ -229,7 +212,7 @@ export function swaggerOptions({ info }: OpenApiDocumentOptions): FastifyDynamic
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The token POST /signup issues' } },
       },
     },
-    transform: ({ schema, url, route }) => documentRoute(schema, url, route.config?.openapi ?? {}),
+    transform: ({ schema, url, route }) => ({ schema: documentRoute(schema, route.config?.openapi ?? {}), url }),
     transformObject: (document) => {
       const openapi = hoistTitledSchemas('openapiObject' in document ? document.openapiObject : document.swaggerObject);
       nameOperations(openapi.paths as Parameters<typeof nameOperations>[0]);

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS creatives_file_uuid_idx;
