@@ -118,7 +118,8 @@ try {
     for (const database of ['postgres', 'pglite'] as const) {
       const run = await benchSignup({ database, connections: 50, seconds, workDir, command: 'dist' });
       log(
-        `  ${database}: ${run.requestsPerSecond} req/s, p99 ${run.latencyMs.p99} ms, non-2xx ${run.badStatus}, errors ${run.errors}`,
+        `  ${database}${run.redis ? ' + Redis' : ''}: ${run.requestsPerSecond} req/s, ${run.requestsPerCpuSecond} req per server CPU s, ` +
+          `p99 ${run.latencyMs.p99} ms, non-2xx ${run.badStatus}, errors ${run.errors}`,
       );
       runs.push(run);
     }

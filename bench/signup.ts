@@ -1,17 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMigratedDatabase } from './support/postgres.ts';
 import { startServer, type ServerCommand } from './support/server.ts';
 import { wrk, type LoadResult } from './support/wrk.ts';
 
+/** With PostgreSQL, OTP challenges, limits and the SMS budget in this Redis (when set). */
+const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL;
+
 export interface SignupResult extends LoadResult {
   database: 'postgres' | 'pglite';
+  redis: boolean;
+  /** The server process's CPU time (user + system) during the run, and requests per CPU second:
+   * on a shared machine the second moves far less than req/s with the other load. */
+  serverCpuSeconds: number;
+  requestsPerCpuSecond: number;
   serverErrorLogLines: number;
 }
 
 /**
- * POST /signup, request phase, with the default limits: every request has its own phone number
- * and, through X-Forwarded-For behind a trusted proxy, its own client address.
+ * POST /signup, request phase, with every limit checked at its default: every request has its own
+ * phone number (in a number range of its own) and, through X-Forwarded-For behind a trusted
+ * proxy, its own client address.
  */
 export async function benchSignup(options: {
   database: 'postgres' | 'pglite';
@@ -26,21 +36,42 @@ export async function benchSignup(options: {
     const server = await startServer(
       command,
       {
-        ENV: 'production',
+        // Development: production refuses the console SMS provider, and the bench sends no SMS.
+        ENV: 'development',
         APP_SECRET: randomBytes(24).toString('hex'),
         UPLOAD_DIR: join(workDir, 'uploads'),
-        TRUST_PROXY: 'true',
-        ...(postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: join(workDir, `pglite-${randomBytes(4).toString('hex')}`) }),
+        // wrk's connection is the one proxy; X-Forwarded-For's entry is the client.
+        TRUST_PROXY: '1',
+        // Every limit is checked; the budget is set above what a run sends.
+        SMS_PER_HOUR: '100000000',
+        ...(postgres
+          ? { DATABASE_URL: postgres.url, ...(BENCH_REDIS_URL ? { REDIS_URL: BENCH_REDIS_URL } : {}) }
+          : { DATA_DIR: join(workDir, `pglite-${randomBytes(4).toString('hex')}`) }),
       },
       workDir,
     );
     try {
+      const cpuBefore = cpuSeconds(server.pid);
       const result = await wrk(server.url, 'signup.lua', { connections, seconds });
-      return { database: options.database, ...result, serverErrorLogLines: server.logLines(50).length };
+      const serverCpuSeconds = cpuSeconds(server.pid) - cpuBefore;
+      return {
+        database: options.database,
+        redis: Boolean(postgres && BENCH_REDIS_URL),
+        serverCpuSeconds: Math.round(serverCpuSeconds * 100) / 100,
+        requestsPerCpuSecond: Math.round(result.requests / serverCpuSeconds),
+        ...result,
+        serverErrorLogLines: server.logLines(50).length,
+      };
     } finally {
       await server.stop();
     }
   } finally {
     await postgres?.drop();
   }
+}
+
+/** User + system CPU time of process `pid` so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -6,13 +6,13 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import { accountRoutes } from './auth/account-routes.ts';
 import { protectScope } from './auth/guard.ts';
 import { signupRoutes } from './auth/signup-routes.ts';
-import type { TrustProxy } from './config.ts';
 import type { AppDependencies } from './container.ts';
 import { fileRoutes } from './creatives/file-routes.ts';
 import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
-import { creativesRoutes } from './creatives/routes.ts';
+import { creativesRoutes, MAX_PAGE } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
 import { AccessLog } from './platform/http/access-log.ts';
+import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
 import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
@@ -48,6 +48,7 @@ export async function buildApp(deps: AppDependencies) {
   app.decorateRequest('user', null);
   app.decorateRequest('token', null);
 
+  app.addHook('onRequest', dropInvalidForwardedFor);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A request arriving on an already-open connection once shutdown has begun is refused in our
@@ -66,7 +67,8 @@ export async function buildApp(deps: AppDependencies) {
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const answer = toHttpError(error);
-    if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // A spent SMS budget is the service saying no, not a fault: the route alerts once an hour.
+    if (answer.statusCode >= 500 && answer.code !== 'sms_budget_exhausted') request.log.error({ err: error }, 'request failed');
     return reply.code(answer.statusCode).headers(answer.headers).send(errorBody(answer));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -106,7 +108,11 @@ export async function buildApp(deps: AppDependencies) {
 
   // Public routes: a stale token in the header never blocks them.
   await app.register(healthRoutes, { checks: deps.readinessChecks });
-  await app.register(metaRoutes, { config, acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime) });
+  await app.register(metaRoutes, {
+    config,
+    acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime),
+    pageLimitMax: MAX_PAGE,
+  });
   await app.register(signupRoutes, deps);
   await app.register(fileRoutes, { storage: deps.storage });
   await app.register(webRoutes);
@@ -127,13 +133,3 @@ function notFoundMessage(request: FastifyRequest): string {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
-
-/**
- * TRUST_PROXY as Fastify's `trustProxy`. Fastify 5 takes a bare hop count but then trusts no proxy
- * at all (every client would be the load balancer, sharing one per-IP limit); TRUST_PROXY=N means
- * N proxies in front, so trust the N nearest addresses, as proxy-addr always has.
- */
-export function trustProxyOption(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof trustProxy !== 'number') return trustProxy;
-  return (_address, hop) => hop < trustProxy;
-}

@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import { DatabaseChallengeStore } from './auth/otp/postgres-store.ts';
 import { RedisChallengeStore } from './auth/otp/redis-store.ts';
 import { OtpService } from './auth/otp/service.ts';
+import { TestNumbers } from './auth/otp/test-numbers.ts';
 import type { Clock, RateLimiter } from './auth/rate-limit/limiter.ts';
 import { MemoryRateLimiter } from './auth/rate-limit/memory.ts';
 import { RedisRateLimiter } from './auth/rate-limit/redis.ts';
 import { Sessions } from './auth/sessions.ts';
+import { DatabaseSmsBudget, RedisSmsBudget, type SmsBudget } from './auth/sms-budget.ts';
 import { createSmsProvider } from './auth/sms/create.ts';
 import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './auth/sms/sender.ts';
 import { deleteExpiredTokens } from './auth/tokens.ts';
@@ -16,6 +18,7 @@ import { CreativesService } from './creatives/service.ts';
 import { sweepOrphans } from './creatives/orphan-sweep.ts';
 import { openStorage } from './creatives/storage/open.ts';
 import type { Storage } from './creatives/storage/storage.ts';
+import { UploadLimits } from './creatives/upload-limits.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
 import { formatName, Migrator } from './platform/db/migrator.ts';
@@ -38,6 +41,8 @@ export interface AppDependencies {
   readinessChecks: ReadinessCheck[];
   otp: OtpService;
   rateLimiter: RateLimiter;
+  smsBudget: SmsBudget;
+  testNumbers: TestNumbers;
   sms: SmsSender;
   storage: Storage;
   sessions: Sessions;
@@ -94,6 +99,28 @@ export async function createDependencies(
   if (!redis && config.env === 'production') {
     logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
   }
+  const smsBudget = redis ? new RedisSmsBudget(redis, config.smsPerHour, now) : new DatabaseSmsBudget(db, config.smsPerHour, now);
+  const testNumbers = new TestNumbers(
+    config.otpTestNumbers,
+    { production: config.env === 'production', until: config.otpTestNumbersUntil },
+    now,
+  );
+  if (testNumbers.count > 0) {
+    // How many and until when; never the numbers' codes.
+    logger.info(
+      { testNumbers: testNumbers.count, until: config.otpTestNumbersUntil },
+      'OTP test numbers: fixed codes, nothing sent',
+    );
+  }
+  const uploadLimits = new UploadLimits(
+    db,
+    {
+      perUserPerHour: config.uploadsPerUserPerHour,
+      userQuotaBytes: config.userQuotaBytes,
+      disk: config.storage.kind === 'local' ? { directory: config.uploadDir, minFreeBytes: config.minFreeDiskBytes } : undefined,
+    },
+    now,
+  );
   const sms = new SmsSender(createSmsProvider(config, logger), background, logger, {
     maxAttempts: config.smsMaxAttempts,
     baseDelayMs: overrides.smsRetryBaseDelayMs ?? DEFAULT_SMS_BASE_DELAY_MS,
@@ -109,6 +136,8 @@ export async function createDependencies(
     lifecycle: { shuttingDown: false },
     otp,
     rateLimiter,
+    smsBudget,
+    testNumbers,
     sms,
     readinessChecks: [
       { name: 'database', check: () => db.ping() },
@@ -121,12 +150,16 @@ export async function createDependencies(
       storage,
       createFeedCache({ ttlMs: overrides.cacheTtlMs, now }),
       logger,
+      uploadLimits,
+      config.feedLimit,
       config.publicFilesUrl,
     ),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },
       { name: 'rate-limit counters', run: () => rateLimiter.prune() },
+      { name: 'past SMS budgets', run: () => smsBudget.prune() },
+      { name: 'hourly upload counts', run: () => uploadLimits.prune() },
       { name: 'orphaned files', run: () => sweepOrphans(db, storage, logger) },
     ],
     async close() {

@@ -241,6 +241,12 @@ for (const backend of databaseBackends) {
         max_schedule_days: 90,
         otp_length: 6,
         accepted_types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
+        default_country: 'IN',
+        otp_allowed_countries: ['IN'],
+        uploads_per_user_per_hour: 100,
+        user_quota_bytes: 1024 ** 3,
+        feed_limit: 500,
+        page_limit_max: 100,
       });
     });
 

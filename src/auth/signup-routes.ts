@@ -2,13 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../platform/db/database.ts';
-import { clientAddressKey } from '../platform/http/client-ip.ts';
+import { clientAddressKeys, type ClientKeys } from '../platform/http/client-ip.ts';
 import { ErrorBody, HttpError } from '../platform/http/errors.ts';
 import { unauthorized } from './guard.ts';
 import type { OtpService } from './otp/service.ts';
+import type { TestNumbers } from './otp/test-numbers.ts';
 import { normaliseName, normalisePhoneNumber } from './phone.ts';
 import { retryAfterSeconds, type LimitRule, type RateLimiter, type TakeResult } from './rate-limit/limiter.ts';
 import type { Sessions } from './sessions.ts';
+import type { SmsBudget } from './sms-budget.ts';
+import { smsRefusal, type SmsRefusal } from './sms-eligibility.ts';
 import type { SmsSender } from './sms/sender.ts';
 import { findOrCreateUser, UserSchema, userJson } from './users.ts';
 
@@ -18,6 +21,8 @@ export interface SignupOptions {
   otp: OtpService;
   rateLimiter: RateLimiter;
   sms: SmsSender;
+  smsBudget: SmsBudget;
+  testNumbers: TestNumbers;
   sessions: Sessions;
 }
 
@@ -91,8 +96,8 @@ export function smsText(code: string): string {
   return `Your Cheershare code is ${code}`;
 }
 
-function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['otp']): LimitRule[] {
-  return [
+function otpRequestRules(phoneNumber: string, client: ClientKeys, otp: Config['otp']): LimitRule[] {
+  const rules: LimitRule[] = [
     {
       key: `otp-resend:${phoneNumber}`,
       limit: 1,
@@ -106,17 +111,33 @@ function otpRequestRules(phoneNumber: string, clientKey: string, otp: Config['ot
       message: 'too many codes requested for this number; try again later',
     },
     {
-      key: `otp-ip:${clientKey}`,
+      // Numbers that share all but their last 4 digits: the ranges SMS pumping walks through.
+      key: `otp-prefix:${phoneNumber.slice(0, -4)}`,
+      limit: otp.perPrefixPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many codes requested for numbers like this one; try again later',
+    },
+    {
+      key: `otp-ip:${client.address}`,
       limit: otp.perIpPerHour,
       windowMs: HOUR_MS,
       message: 'too many code requests from this address; try again later',
     },
   ];
+  if (client.network) {
+    rules.push({
+      key: `otp-ip48:${client.network}`,
+      limit: 4 * otp.perIpPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many code requests from this network; try again later',
+    });
+  }
+  return rules;
 }
 
-function verifyRule(clientKey: string, otp: Config['otp']): LimitRule {
+function verifyRule(client: ClientKeys, otp: Config['otp']): LimitRule {
   return {
-    key: `otp-verify-ip:${clientKey}`,
+    key: `otp-verify-ip:${client.address}`,
     limit: otp.verifyPerIpPerHour,
     windowMs: HOUR_MS,
     message: 'too many failed verification attempts from this address; try again later',
@@ -130,10 +151,15 @@ function tooManyRequests(refusal: Extract<TakeResult, { allowed: false }>): Http
   });
 }
 
+const SMS_REFUSALS: Record<SmsRefusal, string> = {
+  country_not_allowed: 'phone_number: codes are not sent to numbers of this country',
+  number_type_not_allowed: 'phone_number: codes are sent to mobile numbers only',
+};
+
 /** `POST /signup`: without `otp`, sends a code by SMS; with it, verifies the code and issues a token. */
 export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
   app,
-  { config, db, otp, rateLimiter, sms, sessions },
+  { config, db, otp, rateLimiter, sms, smsBudget, testNumbers, sessions },
 ) => {
   const otpPattern = new RegExp(`^[0-9]{${config.otp.length}}$`);
 
@@ -145,7 +171,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
         operationId: 'signUp',
         summary: 'Request a one-time code by SMS (no otp), or verify one (with otp) to get a bearer token',
         body: SignupBody,
-        response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+        response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
       config: { openapi: { body: DocumentedSignupBody, response: { 200: { oneOf: [CodeSent, SignedIn] } } } },
     },
@@ -153,14 +179,36 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
       const body = request.body;
       const phoneNumber = normalisePhoneNumber(body.phone_number, config.defaultCountry);
       if (!phoneNumber) throw new HttpError(400, 'phone_number is not a valid phone number', { field: 'phone_number' });
-      const clientKey = clientAddressKey(request.ip);
+      const client = clientAddressKeys(request.ip);
 
       if (body.otp === undefined) {
         if (body.name === undefined) throw new HttpError(400, 'name is required to request a code', { field: 'name' });
         const name = normaliseName(body.name);
         if ('error' in name) throw new HttpError(400, name.error, { field: 'name' });
-        const taken = await rateLimiter.take(otpRequestRules(phoneNumber, clientKey, config.otp));
+        const testCode = testNumbers.codeFor(phoneNumber);
+        if (testCode !== undefined) {
+          // Nothing is sent, so none of the send limits apply; verifying works as for any number.
+          await otp.issue(phoneNumber, name.name, testCode);
+          return { success: true, message: 'OTP sent successfully' };
+        }
+        const refusal = smsRefusal(phoneNumber, config.otp.allowedCountries);
+        if (refusal) throw new HttpError(400, SMS_REFUSALS[refusal], { code: refusal, field: 'phone_number' });
+        const taken = await rateLimiter.take(otpRequestRules(phoneNumber, client, config.otp));
         if (!taken.allowed) throw tooManyRequests(taken);
+        const budget = await smsBudget.take();
+        if (!budget.allowed) {
+          await rateLimiter.giveBack(taken.hit);
+          if (budget.firstRefusal) {
+            request.log.error(
+              { smsPerHour: config.smsPerHour },
+              'SMS_PER_HOUR is spent: no more codes are sent until the next hour',
+            );
+          }
+          throw new HttpError(503, 'no more codes can be sent this hour; try again later', {
+            code: 'sms_budget_exhausted',
+            headers: { 'retry-after': String(retryAfterSeconds(budget.retryAfterMs)) },
+          });
+        }
         const code = await otp.issue(phoneNumber, name.name);
         sms.send(phoneNumber, smsText(code));
         // The same answer whether or not the number has an account.
@@ -169,7 +217,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
 
       if (!otpPattern.test(body.otp)) throw new HttpError(400, `otp must be ${config.otp.length} digits`, { field: 'otp' });
       // Reserve a slot first so concurrent guesses cannot overshoot the limit; a success gives it back.
-      const taken = await rateLimiter.take([verifyRule(clientKey, config.otp)]);
+      const taken = await rateLimiter.take([verifyRule(client, config.otp)]);
       if (!taken.allowed) throw tooManyRequests(taken);
       const verified = await otp.verify(phoneNumber, body.otp);
       if (!verified) throw unauthorized('Invalid or expired OTP', 'invalid_otp');

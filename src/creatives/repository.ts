@@ -40,15 +40,39 @@ export async function insertCreative(db: Queryable, creative: NewCreative): Prom
   return rows[0]!;
 }
 
-/** Everyone's creatives scheduled on any of `dates`, oldest upload first, ties by id. */
-export async function findCreativesScheduledOn(db: Queryable, dates: string[]): Promise<Creative[]> {
+/** A position in one day's feed, which is ordered by (created_at, id). */
+export interface FeedPosition {
+  createdAt: Date;
+  id: number;
+}
+
+export interface FeedPageQuery {
+  date: string;
+  /** Only creatives after this position. */
+  after?: FeedPosition;
+  limit: number;
+}
+
+export interface FeedPage {
+  creatives: Creative[];
+  more: boolean;
+}
+
+/**
+ * One page of everyone's creatives scheduled on `date`, oldest upload first, ties by id, and
+ * whether more follow. A keyset page: rows added meanwhile sort after every earlier page's, so
+ * paging sees each row once.
+ */
+export async function findFeedPage(db: Queryable, query: FeedPageQuery): Promise<FeedPage> {
   const { rows } = await db.query<Creative>(
     `SELECT ${COLUMNS} FROM creatives
-     WHERE scheduled_at = ANY($1::date[])
-     ORDER BY created_at, id`,
-    [dates],
+     WHERE scheduled_at = $1
+       AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::bigint))
+     ORDER BY created_at, id
+     LIMIT $4`,
+    [query.date, query.after?.createdAt ?? null, query.after?.id ?? null, query.limit + 1],
   );
-  return rows;
+  return { creatives: rows.slice(0, query.limit), more: rows.length > query.limit };
 }
 
 /** A position in a user's creatives, which are ordered by (scheduled_at, id). */

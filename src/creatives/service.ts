@@ -4,18 +4,22 @@ import { addDays } from '../platform/calendar.ts';
 import type { FeedCache } from './feed-cache.ts';
 import {
   deleteOwnCreative,
-  findCreativesScheduledOn,
+  findFeedPage,
   findOwnCreatives,
   insertCreative,
   type Creative,
+  type FeedPage,
+  type FeedPageQuery,
   type NewCreative,
   type OwnCreativesQuery,
 } from './repository.ts';
 import { publicFileUrl, type PendingObject, type Storage } from './storage/storage.ts';
+import type { UploadLimits } from './upload-limits.ts';
 
+/** Today's and tomorrow's creatives, at most FEED_LIMIT each, and where more exist. */
 export interface ScheduledFeed {
-  today: Creative[];
-  tomorrow: Creative[];
+  creatives: { today: Creative[]; tomorrow: Creative[] };
+  truncated: { today: boolean; tomorrow: boolean };
 }
 
 /**
@@ -28,6 +32,9 @@ export class CreativesService {
     readonly storage: Storage,
     private readonly feedCache: FeedCache,
     private readonly logger: FastifyBaseLogger,
+    /** Per-person upload limits, checked again as each row is recorded. */
+    readonly limits: UploadLimits,
+    private readonly feedLimit: number,
     private readonly publicFilesUrl?: string,
   ) {}
 
@@ -36,7 +43,9 @@ export class CreativesService {
     await object.commit();
     let created: Creative;
     try {
-      created = await insertCreative(this.db, { ...creative, creativeUrl: this.storage.url(object.key), sizeBytes: object.size });
+      created = await this.limits.record(creative.userId, object.size, (tx) =>
+        insertCreative(tx, { ...creative, creativeUrl: this.storage.url(object.key), sizeBytes: object.size }),
+      );
     } catch (error) {
       // No row, so no file: the client is told it failed and may simply retry.
       await this.removeFile(object.key, 'could not remove an unrecorded upload');
@@ -64,14 +73,24 @@ export class CreativesService {
    */
   scheduledFeed(today: string, serialize: (feed: ScheduledFeed) => string): Promise<string> {
     return this.feedCache.get(today, async () => {
-      const tomorrow = addDays(today, 1);
-      const creatives = await findCreativesScheduledOn(this.db, [today, tomorrow]);
-      const presented = creatives.map((creative) => this.present(creative));
+      const [todays, tomorrows] = await Promise.all([
+        findFeedPage(this.db, { date: today, limit: this.feedLimit }),
+        findFeedPage(this.db, { date: addDays(today, 1), limit: this.feedLimit }),
+      ]);
       return serialize({
-        today: presented.filter((creative) => creative.scheduled_at === today),
-        tomorrow: presented.filter((creative) => creative.scheduled_at === tomorrow),
+        creatives: {
+          today: todays.creatives.map((c) => this.present(c)),
+          tomorrow: tomorrows.creatives.map((c) => this.present(c)),
+        },
+        truncated: { today: todays.more, tomorrow: tomorrows.more },
       });
     });
+  }
+
+  /** One page of one day's feed (GET /feed), not cached: pages are many and each is read once. */
+  async feedPage(query: FeedPageQuery): Promise<FeedPage> {
+    const page = await findFeedPage(this.db, query);
+    return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
   }
 
   async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {

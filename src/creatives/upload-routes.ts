@@ -43,7 +43,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
         tags: ['creatives'],
         operationId: 'uploadCreative',
         summary: 'Upload an image scheduled for a date',
-        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}); at most MAX_UPLOAD_BYTES; the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead.`,
+        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}); at most MAX_UPLOAD_BYTES; the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. Per person at most UPLOADS_PER_USER_PER_HOUR uploads (429 with Retry-After) and USER_QUOTA_BYTES stored (413 quota_exceeded; deleting a creative frees its bytes); 507 insufficient_storage when the server's disk is nearly full. GET /meta gives the figures.`,
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
         body: Type.Object(
@@ -56,11 +56,15 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
           401: ErrorBody,
           413: ErrorBody,
           415: ErrorBody,
+          429: ErrorBody,
+          507: ErrorBody,
         },
       },
     },
     async (request, reply) => {
       if (!request.isMultipart()) throw new HttpError(415, `the body must be multipart/form-data: ${FIELDS}`);
+      // A person at a limit, or a nearly full disk, is refused before the body is read.
+      await creatives.limits.admit(request.user!.id);
       const upload = await receiveUpload(request, creatives.storage, rules);
       const creative = await creatives.create(upload.object, {
         userId: request.user!.id,

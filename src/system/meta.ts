@@ -10,6 +10,16 @@ const Meta = Type.Object({
   max_schedule_days: Type.Integer(),
   otp_length: Type.Integer(),
   accepted_types: Type.Array(Type.String()),
+  default_country: Type.String({ description: 'DEFAULT_COUNTRY: the region of numbers given without +' }),
+  otp_allowed_countries: Type.Union([Type.Array(Type.String()), Type.Literal('*')], {
+    description: 'OTP_ALLOWED_COUNTRIES: regions whose mobile numbers may sign up, or "*" for all',
+  }),
+  uploads_per_user_per_hour: Type.Integer({ description: 'UPLOADS_PER_USER_PER_HOUR: past it, 429 with Retry-After' }),
+  user_quota_bytes: Type.Integer({ description: "USER_QUOTA_BYTES: a person's stored bytes; past it, 413 quota_exceeded" }),
+  feed_limit: Type.Integer({
+    description: 'FEED_LIMIT: most creatives a day in GET /scheduled; GET /feed pages through the rest',
+  }),
+  page_limit_max: Type.Integer({ description: 'largest `limit` of GET /feed and GET /creatives' }),
 });
 
 /** `GET /meta` (public): the limits a client checks before it sends anything. */
@@ -17,9 +27,11 @@ export interface MetaOptions {
   config: Config;
   /** MIME types an upload may have. */
   acceptedTypes: string[];
+  /** The largest page the paged routes give. */
+  pageLimitMax: number;
 }
 
-export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { config, acceptedTypes }) => {
+export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { config, acceptedTypes, pageLimitMax }) => {
   app.get(
     '/meta',
     {
@@ -37,6 +49,12 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { 
       max_schedule_days: config.maxScheduleDays,
       otp_length: config.otp.length,
       accepted_types: acceptedTypes,
+      default_country: config.defaultCountry,
+      otp_allowed_countries: config.otp.allowedCountries,
+      uploads_per_user_per_hour: config.uploadsPerUserPerHour,
+      user_quota_bytes: config.userQuotaBytes,
+      feed_limit: config.feedLimit,
+      page_limit_max: pageLimitMax,
     }),
   );
 };

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
@@ -24,12 +25,13 @@ export async function buildTestApp(
   backend: DatabaseBackend,
   env: Env = {},
   overrides: DependencyOverrides = {},
+  logger?: FastifyBaseLogger,
 ): Promise<TestApp> {
   const database = await backend.create();
   const uploadDir = tempDir('cheershare-uploads-');
   const config = loadConfig({ ENV: 'test', LOG_LEVEL: 'silent', UPLOAD_DIR: uploadDir, ...database.env, ...env });
   const redisKeyPrefix = overrides.redisKeyPrefix ?? uniqueRedisPrefix();
-  const deps = await createDependencies(config, pino({ level: config.logLevel }), { ...overrides, redisKeyPrefix });
+  const deps = await createDependencies(config, logger ?? pino({ level: config.logLevel }), { ...overrides, redisKeyPrefix });
   const app = await buildApp(deps);
   await app.ready();
   return {

@@ -4,10 +4,12 @@ import type { FakeTwilio } from './fake-twilio.ts';
 let phoneCounter = 0;
 let ipCounter = 0;
 
-/** A valid Indian mobile number no other test in this process uses. */
+/** A valid Indian mobile number, in a number range no other test in this process uses. */
 export function uniquePhone(): string {
   phoneCounter++;
-  return `+9197${String(process.pid % 10_000).padStart(4, '0')}${String(phoneCounter).padStart(4, '0')}`;
+  // The counter in the range digits: numbers that share all but their last 4 digits count
+  // together (OTP_PER_PREFIX_PER_HOUR), and tests mean different people.
+  return `+9197${String(phoneCounter).padStart(4, '0')}${String(process.pid % 10_000).padStart(4, '0')}`;
 }
 
 /** A client address no other test in this process uses (for `inject({ remoteAddress })`). */

@@ -16,9 +16,12 @@ export class OtpService {
     private readonly settings: OtpSettings,
   ) {}
 
-  /** Creates a challenge for the number (replacing any pending one) and returns the code to send. */
-  async issue(phoneNumber: string, name: string): Promise<string> {
-    const code = generateOtp(this.settings.length);
+  /**
+   * Creates a challenge for the number (replacing any pending one) and returns the code to send:
+   * a random one, or `fixedCode` (a test number's).
+   */
+  async issue(phoneNumber: string, name: string, fixedCode?: string): Promise<string> {
+    const code = fixedCode ?? generateOtp(this.settings.length);
     const challenge = { id: randomUUID(), codeHash: hashOtp(this.settings.secret, phoneNumber, code), name };
     await this.store.replace(phoneNumber, challenge, this.settings.ttlSeconds * 1000);
     return code;
