@@ -52,7 +52,7 @@ test:
 audit:
 	npm run audit
 
-## build/api: compile TypeScript to dist/ (start with node dist/main.js)
+## build/api: bundle src/ into dist/main.js (what npm start runs)
 .PHONY: build/api
 build/api:
 	npm run build

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { createMigratedDatabase, pgbenchScheduled, seed, type PgbenchResult } from './support/postgres.ts';
-import { startServer, type ServerCommand } from './support/server.ts';
+import { startFeedServer } from './support/feed-server.ts';
+import { pgbenchScheduled, type PgbenchResult } from './support/postgres.ts';
+import type { ServerCommand } from './support/server.ts';
 import { wrk, type LoadResult } from './support/wrk.ts';
 
 export interface FeedPoint {
@@ -33,48 +32,35 @@ export async function benchFeed(options: {
   log: (line: string) => void;
 }): Promise<FeedResult> {
   const { connections, seconds, workDir, command, log } = options;
-  const database = await createMigratedDatabase();
+  const { database, tokensFile, seeded, server, close } = await startFeedServer({
+    command,
+    workDir,
+    serverEnv: options.serverEnv,
+  });
   try {
-    const tokensFile = join(workDir, 'tokens.txt');
-    const seeded = await seed(database.url, tokensFile);
-    log(seeded.split('\n')[0]!);
-    const server = await startServer(
-      command,
-      {
-        ENV: 'production',
-        APP_SECRET: randomBytes(24).toString('hex'),
-        DATABASE_URL: database.url,
-        UPLOAD_DIR: join(workDir, 'uploads'),
-        ...options.serverEnv,
-      },
-      workDir,
-    );
+    log(seeded);
     const env = { TOKENS_FILE: tokensFile };
-    try {
-      // Warm-up: JIT, the pool's connections, any cache.
-      await wrk(server.url, 'scheduled.lua', { connections: 50, seconds: 3, env });
-      const points: FeedPoint[] = [];
-      for (const c of connections) {
-        const pgbench = await pgbenchScheduled(database.url, tokensFile, c, seconds);
-        const result = await wrk(server.url, 'scheduled.lua', { connections: c, seconds, env });
-        const ratio = Math.round((result.requestsPerSecond / pgbench.tps) * 100) / 100;
-        log(
-          `  ${String(c).padStart(3)} conns: pgbench ${pgbench.tps} tps | GET /scheduled ${result.requestsPerSecond} req/s ` +
-            `(${ratio}×), p99 ${result.latencyMs.p99} ms, errors ${result.errors}`,
-        );
-        points.push({ connections: c, pgbench, server: result, ratio });
-      }
-      return {
-        seed: seeded.split('\n')[0]!,
-        command,
-        points,
-        serverErrorLogLines: server.logLines(50).length,
-        peakRssMib: Math.round(server.memoryMib('VmHWM')),
-      };
-    } finally {
-      await server.stop();
+    // Warm-up: JIT, the pool's connections, any cache.
+    await wrk(server.url, 'scheduled.lua', { connections: 50, seconds: 3, env });
+    const points: FeedPoint[] = [];
+    for (const c of connections) {
+      const pgbench = await pgbenchScheduled(database.url, tokensFile, c, seconds);
+      const result = await wrk(server.url, 'scheduled.lua', { connections: c, seconds, env });
+      const ratio = Math.round((result.requestsPerSecond / pgbench.tps) * 100) / 100;
+      log(
+        `  ${String(c).padStart(3)} conns: pgbench ${pgbench.tps} tps | GET /scheduled ${result.requestsPerSecond} req/s ` +
+          `(${ratio}×), p99 ${result.latencyMs.p99} ms, errors ${result.errors}`,
+      );
+      points.push({ connections: c, pgbench, server: result, ratio });
     }
+    return {
+      seed: seeded,
+      command,
+      points,
+      serverErrorLogLines: server.logLines(50).length,
+      peakRssMib: Math.round(server.memoryMib('VmHWM')),
+    };
   } finally {
-    await database.drop();
+    await close();
   }
 }

@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { BareFeedResult } from './bare-feed.ts';
 import type { FeedPoint, FeedResult } from './feed.ts';
 import type { SignupResult } from './signup.ts';
 import type { StartupResult } from './startup.ts';
@@ -25,8 +26,8 @@ interface Results {
   loadAverageAtEnd?: string;
   sections: Record<string, { at: string; loadAverage: string }>;
   feed?: FeedResult;
-  feedV8YoungGeneration?: FeedResult;
-  uploads?: (UploadRun & { nodeOptions: string | null })[];
+  feedVsBare?: BareFeedResult;
+  uploads?: (UploadRun & { nodeFlags: string | null })[];
   signup?: SignupResult[];
   startup?: StartupResult[];
 }
@@ -61,9 +62,9 @@ out.push(
   ),
 );
 
-const feedRows = (points: FeedPoint[], label = '') =>
+const feedRows = (points: FeedPoint[]) =>
   points.map((p) => [
-    `${p.connections}${label}`,
+    p.connections,
     p.pgbench.tps,
     p.server.requestsPerSecond,
     `**${p.ratio.toFixed(2)}×**`,
@@ -81,15 +82,37 @@ if (results.feed) {
     '',
     table(
       ['connections', 'pgbench tps', 'req/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
-      [
-        ...feedRows(results.feed.points),
-        ...feedRows(results.feedV8YoungGeneration?.points ?? [], ' (`--max-semi-space-size=16`)'),
-      ],
+      feedRows(results.feed.points),
     ),
     '',
     `${results.feed.seed}. Server error log lines: ${results.feed.serverErrorLogLines}; server peak RSS ${results.feed.peakRssMib} MiB.`,
   );
   writeFileSync(chart, feedChart(results.feed.points));
+}
+if (results.feedVsBare) {
+  const { responseBytes, rounds, medianRatio, medianCpuRatio } = results.feedVsBare;
+  out.push(
+    '',
+    `### GET /scheduled against bare node:http answering the same ${responseBytes} bytes, 50 connections, back to back`,
+    '',
+    measured('feedVsBare'),
+    '',
+    table(
+      ['round', 'bare req/s', 'ours req/s', 'ratio', 'bare µs CPU/req', 'ours µs CPU/req', 'ratio by CPU', 'p99 bare / ours ms'],
+      rounds.map((r, i) => [
+        i + 1,
+        r.bare.requestsPerSecond,
+        r.ours.requestsPerSecond,
+        `**${r.ratio.toFixed(2)}×**`,
+        r.bare.cpuUsPerRequest,
+        r.ours.cpuUsPerRequest,
+        `${r.cpuRatio.toFixed(2)}×`,
+        `${r.bare.latencyMs.p99} / ${r.ours.latencyMs.p99}`,
+      ]),
+    ),
+    '',
+    `Median ratio **${medianRatio.toFixed(2)}×** (by CPU time per request ${medianCpuRatio.toFixed(2)}×).`,
+  );
 }
 if (results.uploads) {
   out.push(
@@ -101,7 +124,7 @@ if (results.uploads) {
     table(
       [
         'database',
-        'NODE_OPTIONS',
+        'BENCH_NODE_FLAGS',
         'file',
         'uploads/s',
         'MiB/s',
@@ -114,7 +137,7 @@ if (results.uploads) {
       ],
       results.uploads.map((u) => [
         u.database,
-        u.nodeOptions ? `\`${u.nodeOptions}\`` : '—',
+        u.nodeFlags ? `\`${u.nodeFlags}\`` : '—',
         `${u.sizeMib} MiB`,
         `**${u.uploadsPerSecond}**`,
         u.mibPerSecond,

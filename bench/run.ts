@@ -1,7 +1,7 @@
 /**
  * The benchmarks (not tests; run on demand, about five minutes):
  *
- *   npm run bench [-- --only feed,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
+ *   npm run bench [-- --only feed,bare,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
  *
  * Builds dist/, then runs each part against servers on loopback and writes everything measured to
  * bench/results.json (bench/report.ts turns that into tables and bench/feed.svg). PostgreSQL from
@@ -15,6 +15,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withClient } from '../test/support/postgres.ts';
+import { benchBareFeed } from './bare-feed.ts';
 import { benchFeed } from './feed.ts';
 import { benchSignup } from './signup.ts';
 import { benchStartup } from './startup.ts';
@@ -22,15 +23,9 @@ import { ADMIN_URL } from './support/postgres.ts';
 import { ROOT } from './support/server.ts';
 import { benchUploads } from './uploads.ts';
 
-/**
- * V8's own young-generation sizing on this machine (src/memory.ts keeps it at its initial size
- * unless told otherwise): the trade between feed throughput and upload memory (see RESULTS.md).
- */
-const V8_YOUNG_GENERATION = { NODE_OPTIONS: '--max-semi-space-size=16' };
-
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'feed,uploads,signup,startup' },
+    only: { type: 'string', default: 'feed,bare,uploads,signup,startup' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10,25,50,100' },
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
@@ -78,35 +73,30 @@ try {
     section('feed');
     const connections = values.connections.split(',').map(Number);
     results.feed = await benchFeed({ connections, seconds, workDir, command: 'dist', log });
-    log(`feed with ${V8_YOUNG_GENERATION.NODE_OPTIONS}`);
-    results.feedV8YoungGeneration = await benchFeed({
-      connections: [50],
-      seconds,
-      workDir,
-      command: 'dist',
-      serverEnv: V8_YOUNG_GENERATION,
-      log,
-    });
+    save();
+  }
+  if (parts.has('bare')) {
+    section('feedVsBare');
+    results.feedVsBare = await benchBareFeed({ connections: 50, seconds, rounds: 3, workDir, command: 'dist', log });
+    log(`  median ratio ${(results.feedVsBare as { medianRatio: number }).medianRatio}×`);
     save();
   }
   if (parts.has('uploads')) {
     section('uploads');
     const runs = [];
-    // The default is run three times: its peak moves by several MiB from run to run.
-    const configurations: { database: 'postgres' | 'pglite'; nodeOptions?: string; repeat: number }[] = [
+    // PostgreSQL three times: its peak moves by several MiB from run to run.
+    const configurations: { database: 'postgres' | 'pglite'; repeat: number }[] = [
       { database: 'postgres', repeat: 3 },
-      { database: 'postgres', nodeOptions: V8_YOUNG_GENERATION.NODE_OPTIONS, repeat: 1 },
       { database: 'pglite', repeat: 1 },
     ];
-    for (const { database, nodeOptions, repeat } of configurations) {
+    for (const { database, repeat } of configurations) {
       for (const sizeMib of Array.from({ length: repeat }, () => [1, 10]).flat()) {
-        const serverEnv: Record<string, string> = nodeOptions ? { NODE_OPTIONS: nodeOptions } : {};
-        const run = await benchUploads({ database, sizeMib, concurrency: 16, uploads: 64, workDir, command: 'dist', serverEnv });
+        const run = await benchUploads({ database, sizeMib, concurrency: 16, uploads: 64, workDir, command: 'dist' });
         log(
-          `  ${database} ${nodeOptions ?? ''} ${sizeMib} MiB × 16: ${run.uploadsPerSecond} uploads/s, ` +
+          `  ${database} ${sizeMib} MiB × 16: ${run.uploadsPerSecond} uploads/s, ` +
             `p99 ${run.latencyMs.p99} ms, failures ${run.failures}, RSS idle ${run.rssMib.idle} / peak ${run.rssMib.peakDuringUploads} MiB`,
         );
-        runs.push({ ...run, nodeOptions: nodeOptions ?? null });
+        runs.push({ ...run, nodeFlags: process.env.BENCH_NODE_FLAGS ?? null });
       }
     }
     results.uploads = runs;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMigratedDatabase } from './support/postgres.ts';
 import { startServer, type ServerCommand } from './support/server.ts';
@@ -51,9 +50,9 @@ export async function benchSignup(options: {
       workDir,
     );
     try {
-      const cpuBefore = cpuSeconds(server.pid);
+      const cpuBefore = server.cpuSeconds();
       const result = await wrk(server.url, 'signup.lua', { connections, seconds });
-      const serverCpuSeconds = cpuSeconds(server.pid) - cpuBefore;
+      const serverCpuSeconds = server.cpuSeconds() - cpuBefore;
       return {
         database: options.database,
         redis: Boolean(postgres && BENCH_REDIS_URL),
@@ -68,10 +67,4 @@ export async function benchSignup(options: {
   } finally {
     await postgres?.drop();
   }
-}
-
-/** User + system CPU time of process `pid` so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -13,7 +13,7 @@ export interface StartupResult {
 
 const COMMAND_LINES: Record<ServerCommand, string> = {
   'npm-start': 'npm start',
-  dist: 'node dist/main.js',
+  dist: 'node dist/main.js (with the start flags)',
   tsx: 'node --import tsx src/main.ts',
 };
 

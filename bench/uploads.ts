@@ -7,7 +7,7 @@ import { png } from '../test/support/images.ts';
 import { uploadForm } from '../test/support/multipart.ts';
 import { createSignedInUser } from '../test/support/users.ts';
 import { createMigratedDatabase } from './support/postgres.ts';
-import { startServer, type ServerCommand } from './support/server.ts';
+import { productionEnv, startServer, type ServerCommand } from './support/server.ts';
 
 const MIB = 1024 * 1024;
 
@@ -56,8 +56,7 @@ export async function benchUploads(options: {
     const server = await startServer(
       command,
       {
-        ENV: 'production',
-        APP_SECRET: randomBytes(24).toString('hex'),
+        ...productionEnv(),
         UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`),
         MAX_UPLOAD_BYTES: String(Math.max(size, 10 * MIB)),
         ...databaseEnv,

@@ -26,7 +26,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     throw error;
   }
   // Requests whose response has not completed: what a shutdown that runs out of time abandons.
-  const inFlight = new Map<IncomingMessage, ServerResponse>();
+  const inFlight = new Set<ServerResponse>();
   // Node's server.close() (inside app.close()) destroys idle connections once, and counts as idle a
   // connection whose response has been ended but not yet flushed to a slow reader, cutting it short.
   // So idle connections are closed only while no response is flushing, and again whenever a
@@ -34,20 +34,25 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // began before the signal, which would otherwise hold the drain for the 72 s keep-alive timeout.
   const closeIdleConnections = app.server.closeIdleConnections.bind(app.server);
   app.server.closeIdleConnections = () => {
-    const flushing = [...inFlight.values()].some((response) => response.writableEnded && !response.writableFinished);
+    const flushing = [...inFlight].some((response) => response.writableEnded && !response.writableFinished);
     if (!flushing) closeIdleConnections();
   };
-  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    inFlight.set(request, response);
-    response.once('close', () => {
-      inFlight.delete(request);
-      if (deps.lifecycle.shuttingDown) app.server.closeIdleConnections();
-    });
+  // One shared listener, not a closure per request: this runs on every request.
+  function responseClosed(this: ServerResponse) {
+    inFlight.delete(this);
+    if (deps.lifecycle.shuttingDown) app.server.closeIdleConnections();
+  }
+  app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    inFlight.add(response);
+    response.on('close', responseClosed);
   });
   const cleanup = startPeriodicCleanup(deps.cleanupTasks, logger);
 
   const shutdown = async (signal: string): Promise<number> => {
     deps.lifecycle.shuttingDown = true;
+    // Requests in flight complete, but must not keep their connection open afterwards (those
+    // arriving from now on are refused by the app, connection closed too).
+    for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
     logger.info({ signal }, 'shutdown started');
     const drained = (async () => {
       // Stops accepting connections, closes idle keep-alive ones, answers 503 to new requests on busy
@@ -67,7 +72,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (outcome === 'timeout') {
       logger.error(
         {
-          requestsInFlight: [...inFlight.keys()].map((request) => `${request.method} ${request.url?.split('?')[0]}`),
+          requestsInFlight: [...inFlight].map(({ req }) => `${req.method} ${req.url?.split('?')[0]}`),
           backgroundTasks: deps.background.pending(),
         },
         `shutdown budget of ${config.shutdownTimeoutSeconds}s exceeded: abandoning requests in flight and background tasks`,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +16,8 @@ export interface BenchServer {
   logFile: string;
   /** Peak (VmHWM) or current (VmRSS) resident memory of the server process, in MiB. */
   memoryMib(field: 'VmHWM' | 'VmRSS'): number;
+  /** CPU time (user + system) the server process has used so far, in seconds. */
+  cpuSeconds(): number;
   /** Resets VmHWM to the current RSS, so a later peak covers only what ran in between. */
   resetPeak(): void;
   /** Lines of the server's JSON log at `level` or above (50 = error). */
@@ -22,10 +25,36 @@ export interface BenchServer {
   stop(): Promise<number>;
 }
 
+/**
+ * ENV=production as the benchmarks run it. Production refuses the console SMS provider, so Twilio
+ * is configured, at a loopback port nothing listens on: a code to send fails at once.
+ */
+export function productionEnv(): Record<string, string> {
+  return {
+    ENV: 'production',
+    APP_SECRET: randomBytes(24).toString('hex'),
+    SMS_PROVIDER: 'twilio',
+    TWILIO_API_BASE: 'http://127.0.0.1:9',
+    TWILIO_ACCOUNT_SID: 'ACbenchmark',
+    TWILIO_AUTH_TOKEN: 'benchmark',
+    TWILIO_FROM: '+15005550006',
+  };
+}
+
 export type ServerCommand = 'dist' | 'tsx' | 'npm-start';
 
+/**
+ * `dist`: what `npm start` runs after its build (`node <flags> dist/main.js`, read from package.json),
+ * without npm in between, plus BENCH_NODE_FLAGS (e.g. `--cpu-prof`, which NODE_OPTIONS refuses, or
+ * `--max-semi-space-size=16`: given later, it wins over the start command's).
+ */
+const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
+const BENCH_NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+
 const COMMANDS: Record<ServerCommand, string[]> = {
-  dist: [process.execPath, 'dist/main.js'],
+  dist: [process.execPath, ...START_FLAGS, ...BENCH_NODE_FLAGS, 'dist/main.js'],
   // `--import tsx` keeps the server in this one process (the tsx CLI would run it as a child).
   tsx: [process.execPath, '--import', 'tsx', 'src/main.ts'],
   'npm-start': ['npm', 'start', '--silent'],
@@ -106,6 +135,7 @@ async function startServerOnce(
       const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status())?.[1];
       return Number(kib) / 1024;
     },
+    cpuSeconds: () => cpuSeconds(pid),
     resetPeak() {
       writeFileSync(`/proc/${pid}/clear_refs`, '5');
     },
@@ -124,4 +154,11 @@ async function startServerOnce(
       return code;
     },
   };
+}
+
+/** User plus system CPU time of process `pid` so far, in seconds (from /proc, in clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  // The command name in parentheses may hold spaces; the fields counted from after it do not.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -1,9 +1,10 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
+import { PACKAGE_ROOT } from '../platform/package-root.ts';
 
 /** The web client: plain ES modules and CSS, served as they are (no build step). */
-export const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
+export const PUBLIC_DIR = join(PACKAGE_ROOT, 'public');
 
 /**
  * Serves `public/` at `/`. One route per file, found at start-up (`wildcard: false`): any other

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import type { Database, Queryable } from './database.ts';
 
-/** `migrations/` at the package root, from both `src/db/` and `dist/db/`. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
+/** `migrations/` at the package root. */
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
 
 // Any fixed 64-bit key works; every instance of this service must use the same one.
 const ADVISORY_LOCK_KEY = 7_261_830_145_002_731;

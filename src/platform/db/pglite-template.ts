@@ -3,11 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { MIGRATIONS_DIR } from './migrator.ts';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const execFileAsync = promisify(execFile);
 
 /**
@@ -15,7 +14,7 @@ const execFileAsync = promisify(execFile);
  * PGlite's version and by the migration files, so that after a change to either it is not used.
  */
 export function templateDirectory(migrationsDir = MIGRATIONS_DIR): string {
-  const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
+  const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
     version: string;
   };
   const migrations = createHash('sha256');
@@ -25,7 +24,7 @@ export function templateDirectory(migrationsDir = MIGRATIONS_DIR): string {
       .update(readFileSync(join(migrationsDir, file)))
       .update('\0');
   }
-  return join(ROOT, 'node_modules/.cache/cheershare', `pglite-${version}-${migrations.digest('hex').slice(0, 16)}`);
+  return join(PACKAGE_ROOT, 'node_modules/.cache/cheershare', `pglite-${version}-${migrations.digest('hex').slice(0, 16)}`);
 }
 
 /**

@@ -1,19 +1,47 @@
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 
 /**
  * One access-log line per request, when it completes, instead of Fastify's two: every log line is
  * a synchronous write, and the "incoming request" line cost the feed about a fifth of its
- * throughput. The line carries the method, URL, client, status and response time. The arrival
- * line stays available at `debug` (LOG_LEVEL=debug), where it costs nothing unless enabled.
+ * throughput. The line carries the request id, method, URL, client, status and response time, as
+ * Fastify's own line does. The arrival line stays available at `debug` (LOG_LEVEL=debug), where it
+ * costs nothing unless enabled.
  */
 export class AccessLog extends LogController {
+  readonly #lines: FastifyBaseLogger;
+
+  constructor(logger: FastifyBaseLogger) {
+    super();
+    // The line is built here from fields that never hold a secret, so it skips the logger's
+    // redaction pass, which cost more than the rest of the line (a quarter of the feed's CPU
+    // went to access logging with it).
+    this.#lines = logger.child({}, { redact: [] });
+  }
+
   override incomingRequest(request: FastifyRequest): void {
     request.log.debug({ req: request }, 'incoming request');
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error) reply.log.error({ ...line, err: error }, 'request errored');
-    else reply.log.info(line, 'request completed');
+    if (error) {
+      reply.log.error({ req: request, res: reply, responseTime: reply.elapsedTime, err: error }, 'request errored');
+      return;
+    }
+    this.#lines.info(
+      {
+        reqId: request.id,
+        req: {
+          method: request.method,
+          url: request.url,
+          version: request.headers['accept-version'],
+          host: request.host,
+          remoteAddress: request.ip,
+          remotePort: request.socket.remotePort,
+        },
+        res: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+      },
+      'request completed',
+    );
   }
 }
