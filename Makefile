@@ -42,6 +42,11 @@ db/migrations/down: confirm
 db/migrations/status:
 	npm run migrate -- status
 
+## creatives/backfill: give older creatives variants, dimensions and a placeholder, and strip their metadata (resumable)
+.PHONY: creatives/backfill
+creatives/backfill:
+	npm run creatives:backfill
+
 ## test: run the tests (PostgreSQL/Redis too when TEST_DATABASE_URL/TEST_REDIS_URL are set)
 .PHONY: test
 test:

@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'uploads/', 'tmp/', 'coverage/'] },
+  // public/vendor/: third-party modules copied as they are published.
+  { ignores: ['dist/', 'node_modules/', 'data/', 'uploads/', 'tmp/', 'coverage/', 'public/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

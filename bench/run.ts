@@ -1,7 +1,8 @@
 /**
  * The benchmarks (not tests; run on demand, about five minutes):
  *
- *   npm run bench [-- --only feed,bare,uploads,signup,startup] [--seconds 10] [--connections 10,25,50,100]
+ *   npm run bench [-- --only feed,bare,uploads,signup,startup,images] [--seconds 10] [--connections 10,25,50,100]
+ *                 [--image-uploads 32] [--baseline layout-v1]
  *
  * Builds dist/, then runs each part against servers on loopback and writes everything measured to
  * bench/results.json (bench/report.ts turns that into tables and bench/feed.svg). PostgreSQL from
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { withClient } from '../test/support/postgres.ts';
 import { benchBareFeed } from './bare-feed.ts';
 import { benchFeed } from './feed.ts';
+import { benchImages, buildBaseline } from './images.ts';
 import { benchSignup } from './signup.ts';
 import { benchStartup } from './startup.ts';
 import { ADMIN_URL } from './support/postgres.ts';
@@ -29,6 +31,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10,25,50,100' },
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
+    /** Uploads per configuration in the images part. */
+    'image-uploads': { type: 'string', default: '32' },
+    /** The commit whose server is "today's" (stores uploads as sent) in the images part. */
+    baseline: { type: 'string', default: 'layout-v1' },
   },
 });
 const parts = new Set(values.only.split(','));
@@ -100,6 +106,12 @@ try {
       }
     }
     results.uploads = runs;
+    save();
+  }
+  if (parts.has('images')) {
+    section('images');
+    const baseline = buildBaseline(values.baseline, workDir);
+    results.images = await benchImages({ workDir, baseline, uploads: Number(values['image-uploads']), log });
     save();
   }
   if (parts.has('signup')) {

@@ -7,7 +7,7 @@ import { png } from '../test/support/images.ts';
 import { uploadForm } from '../test/support/multipart.ts';
 import { createSignedInUser } from '../test/support/users.ts';
 import { createMigratedDatabase } from './support/postgres.ts';
-import { productionEnv, startServer, type ServerCommand } from './support/server.ts';
+import { productionEnv, ROOT, startServer, type ServerCommand } from './support/server.ts';
 
 const MIB = 1024 * 1024;
 
@@ -25,6 +25,27 @@ export interface UploadRun {
   rssMib: { idle: number; peakDuringUploads: number; peakLifetime: number };
 }
 
+/** An image to upload: a real one instead of a padded PNG. */
+export interface UploadImage {
+  bytes: Buffer;
+  filename: string;
+  contentType: string;
+}
+
+/**
+ * The Authorization header of a new user in a migrated database. Made before the server starts:
+ * an embedded database opens in one process at a time.
+ */
+export async function signedInBeforeStart(database: { databaseUrl: string | undefined; dataDir: string }): Promise<string> {
+  const db = await openDatabase(database);
+  try {
+    await new Migrator(db).up();
+    return (await createSignedInUser(db)).headers.authorization;
+  } finally {
+    await db.close();
+  }
+}
+
 /**
  * `uploads` POST /upload-creative of one `sizeMib` PNG each, `concurrency` at a time (closed loop),
  * from a body built once so the client costs little CPU; the server on a fresh database.
@@ -37,6 +58,10 @@ export async function benchUploads(options: {
   workDir: string;
   command: ServerCommand;
   serverEnv?: Record<string, string>;
+  /** A real image to send instead of a PNG padded to `sizeMib` (give its size as `sizeMib`). */
+  image?: UploadImage;
+  /** The checkout whose server runs (see startServer). */
+  root?: string;
 }): Promise<UploadRun> {
   const { sizeMib, concurrency, uploads, workDir, command } = options;
   const size = Math.round(sizeMib * MIB);
@@ -44,15 +69,7 @@ export async function benchUploads(options: {
   const postgres = options.database === 'postgres' ? await createMigratedDatabase() : undefined;
   const databaseEnv: Record<string, string> = postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: dataDir };
   try {
-    // The user is made before the server starts: an embedded database opens in one process at a time.
-    const db = await openDatabase({ databaseUrl: postgres?.url, dataDir });
-    let authorization: string;
-    try {
-      await new Migrator(db).up();
-      authorization = (await createSignedInUser(db)).headers.authorization;
-    } finally {
-      await db.close();
-    }
+    const authorization = await signedInBeforeStart({ databaseUrl: postgres?.url, dataDir });
     const server = await startServer(
       command,
       {
@@ -63,14 +80,17 @@ export async function benchUploads(options: {
         ...options.serverEnv,
       },
       workDir,
+      undefined,
+      options.root ?? ROOT,
     );
+    const { image } = options;
     try {
       // Warm-up: the first request compiles routes and schemas.
-      await runUploads(server.url, authorization, { size, concurrency: 1, uploads: 1 });
+      await runUploads(server.url, authorization, { size, concurrency: 1, uploads: 1, image });
       const idle = server.memoryMib('VmRSS');
       const startupPeak = server.memoryMib('VmHWM');
       server.resetPeak();
-      const { seconds, latencies, failures } = await runUploads(server.url, authorization, { size, concurrency, uploads });
+      const { seconds, latencies, failures } = await runUploads(server.url, authorization, { size, concurrency, uploads, image });
       const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
       return {
         database: options.database,
@@ -106,16 +126,17 @@ export interface UploadLoop {
 }
 
 /**
- * `uploads` POST /upload-creative of one `size`-byte PNG each to `baseUrl`, `concurrency` at a time
- * (closed loop), from a body built once so the client costs little CPU.
+ * `uploads` POST /upload-creative of one `size`-byte PNG (or `image`) each to `baseUrl`,
+ * `concurrency` at a time (closed loop), from a body built once so the client costs little CPU.
  */
 export async function runUploads(
   baseUrl: string,
   authorization: string,
-  { size, concurrency, uploads }: { size: number; concurrency: number; uploads: number },
+  { size, concurrency, uploads, image }: { size: number; concurrency: number; uploads: number; image?: UploadImage },
 ): Promise<UploadLoop> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const form = uploadForm(png(size), new Date().toISOString().slice(0, 10));
+  const today = new Date().toISOString().slice(0, 10);
+  const form = image ? uploadForm(image.bytes, today, image) : uploadForm(png(size), today);
   const url = new URL('/upload-creative', baseUrl);
   const headers = { ...form.headers, authorization, 'content-length': String(form.body.length) };
   let lastCreativeUrl: string | undefined;

@@ -9,6 +9,7 @@ import { signupRoutes } from './auth/signup-routes.ts';
 import type { AppDependencies } from './container.ts';
 import { fileRoutes } from './creatives/file-routes.ts';
 import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
+import { VARIANT_WIDTHS } from './creatives/images.ts';
 import { creativesRoutes, MAX_PAGE } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
 import { AccessLog } from './platform/http/access-log.ts';
@@ -112,6 +113,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(metaRoutes, {
     config,
     acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime),
+    variantWidths: VARIANT_WIDTHS,
     pageLimitMax: MAX_PAGE,
   });
   await app.register(signupRoutes, deps);
@@ -123,7 +125,7 @@ export async function buildApp(deps: AppDependencies) {
     protectScope(scope, deps.sessions);
     await scope.register(accountRoutes, { sessions: deps.sessions });
     await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
-    await scope.register(uploadRoutes, { creatives: deps.creatives, rules: config });
+    await scope.register(uploadRoutes, { creatives: deps.creatives, images: deps.images, rules: config });
   });
 
   return app;

@@ -14,6 +14,8 @@ import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from '
 import { deleteExpiredTokens } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { createFeedCache } from './creatives/feed-cache.ts';
+import { ImageProcessor } from './creatives/images.ts';
+import { sweepTemporaryImages } from './creatives/temporary-file.ts';
 import { CreativesService } from './creatives/service.ts';
 import { sweepOrphans } from './creatives/orphan-sweep.ts';
 import { openStorage } from './creatives/storage/open.ts';
@@ -47,6 +49,8 @@ export interface AppDependencies {
   storage: Storage;
   sessions: Sessions;
   creatives: CreativesService;
+  /** Decodes and strips uploads and makes their variants, IMAGE_CONCURRENCY at a time. */
+  images: ImageProcessor;
 }
 
 export interface Dependencies extends AppDependencies {
@@ -79,6 +83,8 @@ export async function createDependencies(
   let redis: Redis | undefined;
   try {
     storage = await openStorage(config, logger);
+    const sweptImages = await sweepTemporaryImages();
+    if (sweptImages > 0) logger.info({ files: sweptImages }, 'removed temporary images of interrupted uploads');
     const applied = await new Migrator(db).up();
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
@@ -154,6 +160,7 @@ export async function createDependencies(
       config.feedLimit,
       config.publicFilesUrl,
     ),
+    images: new ImageProcessor({ maxPixels: config.maxImagePixels }, config.imageConcurrency),
     cleanupTasks: [
       { name: 'expired tokens', run: () => deleteExpiredTokens(db) },
       { name: 'expired OTP challenges', run: () => otp.store.deleteExpired() },

@@ -120,6 +120,10 @@ for (const backend of databaseBackends) {
         scheduled_at: today,
         content_type: null,
         size_bytes: null,
+        width: null,
+        height: null,
+        variants: null,
+        placeholder: null,
         created_at: '2026-02-01T00:00:00.000Z',
       });
       assert.equal(feed[1]!.content_type, 'image/png');
@@ -241,6 +245,8 @@ for (const backend of databaseBackends) {
         max_schedule_days: 90,
         otp_length: 6,
         accepted_types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
+        max_image_pixels: 40_000_000,
+        variants: { thumb: 320, feed: 1080 },
         default_country: 'IN',
         otp_allowed_countries: ['IN'],
         uploads_per_user_per_hour: 100,

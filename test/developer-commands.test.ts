@@ -7,7 +7,16 @@ import { promisify } from 'node:util';
 import { ROOT } from './support/server-process.ts';
 
 const run = promisify(execFile);
-const SPEC_TARGETS = ['run/api', 'db/psql', 'db/migrations/new', 'db/migrations/up', 'db/migrations/down', 'audit', 'build/api'];
+const SPEC_TARGETS = [
+  'run/api',
+  'db/psql',
+  'db/migrations/new',
+  'db/migrations/up',
+  'db/migrations/down',
+  'audit',
+  'build/api',
+  'creatives/backfill',
+];
 
 test('make help lists every target from its "## name: description" comment', async () => {
   const documented = [...readFileSync(join(ROOT, 'Makefile'), 'utf8').matchAll(/^## ([^:]+): (.+)$/gm)].map(

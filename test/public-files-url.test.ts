@@ -29,20 +29,29 @@ describe('PUBLIC_FILES_URL', () => {
       payload: form.body,
     });
     assert.equal(created.statusCode, 201, created.body);
-    const { id, creative_url: url } = created.json().creative as { id: number; creative_url: string };
+    const {
+      id,
+      creative_url: url,
+      variants,
+    } = created.json().creative as { id: number; creative_url: string; variants: { thumb: string; feed: string } };
     const name = url.slice(CDN.length + 1);
     assert.equal(url, `${CDN}/${name}`);
+    const stem = name.slice(0, -'.png'.length);
+    assert.deepEqual(variants, { thumb: `${CDN}/${stem}.thumb.webp`, feed: `${CDN}/${stem}.feed.webp` });
 
     const own = await t.app.inject({ url: '/creatives', headers: asha.headers });
     assert.equal(own.json().creatives[0].creative_url, url);
+    assert.deepEqual(own.json().creatives[0].variants, variants);
     const feed = await t.app.inject({ url: '/scheduled', headers: asha.headers });
     assert.equal(feed.json().scheduled_creatives.today[0].creative_url, url);
+    assert.deepEqual(feed.json().scheduled_creatives.today[0].variants, variants);
 
     const { rows } = await t.deps.db.query('SELECT creative_url FROM creatives WHERE id = $1', [id]);
     assert.deepEqual(rows, [{ creative_url: `/uploads/${name}` }]);
     assert.equal((await t.app.inject(`/uploads/${name}`)).statusCode, 200);
 
     assert.equal((await t.app.inject({ method: 'DELETE', url: `/creatives/${id}`, headers: asha.headers })).statusCode, 204);
-    assert.equal(existsSync(join(t.uploadDir, name)), false);
+    for (const file of [name, `${stem}.thumb.webp`, `${stem}.feed.webp`])
+      assert.equal(existsSync(join(t.uploadDir, file)), false, file);
   });
 });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import sharp from 'sharp';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { databaseBackends } from './support/backends.ts';
 import { GIF, IMAGES, png } from './support/images.ts';
@@ -23,6 +24,8 @@ function dateAt(utcOffsetHours: number, days = 0): string {
 const appDate = (days = 0) => dateAt(14, days);
 
 const STORED_URL = /^\/uploads\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(jpg|png|gif|webp)$/;
+/** An original or one of its variants. */
+const STORED_FILE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:jpg|png|gif|webp|thumb\.webp|feed\.webp)$/;
 
 interface CreativeRow {
   user_id: number;
@@ -67,21 +70,29 @@ for (const backend of databaseBackends) {
         'content_type',
         'created_at',
         'creative_url',
+        'height',
         'id',
+        'placeholder',
         'scheduled_at',
         'size_bytes',
+        'variants',
+        'width',
       ]);
       const match = STORED_URL.exec(creative.creative_url);
       assert.ok(match, creative.creative_url);
       assert.equal(match[2], expected.extension);
       assert.equal(creative.scheduled_at, expected.scheduledAt);
       assert.equal(creative.content_type, expected.mime);
-      assert.equal(creative.size_bytes, expected.bytes.length);
+      const name = creative.creative_url.slice('/uploads/'.length);
+      // What is stored is the image decoded and encoded again, in the type it was sent as.
+      const stored = readFileSync(join(t.uploadDir, name));
+      assert.equal(creative.size_bytes, stored.length);
+      assert.equal((await sharp(stored).metadata()).format, expected.extension === 'jpg' ? 'jpeg' : expected.extension);
+      const sent = await sharp(expected.bytes).metadata();
+      assert.deepEqual([creative.width, creative.height], [sent.width, sent.pageHeight ?? sent.height]);
       assert.ok(Math.abs(Date.parse(creative.created_at) - Date.now()) < 60_000, creative.created_at);
       assert.match(creative.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
 
-      const name = creative.creative_url.slice('/uploads/'.length);
-      assert.deepEqual(readFileSync(join(t.uploadDir, name)), expected.bytes);
       const { rows } = await t.deps.db.query<CreativeRow>(
         'SELECT user_id, creative_url, scheduled_at, content_type, size_bytes FROM creatives WHERE id = $1',
         [creative.id],
@@ -92,11 +103,11 @@ for (const backend of databaseBackends) {
           creative_url: creative.creative_url,
           scheduled_at: expected.scheduledAt,
           content_type: expected.mime,
-          size_bytes: expected.bytes.length,
+          size_bytes: stored.length,
         },
       ]);
       // Only finished files under their final names: no temporary file outlives a request.
-      for (const entry of uploadDirListing()) assert.match(`/uploads/${entry}`, STORED_URL);
+      for (const entry of uploadDirListing()) assert.match(entry, STORED_FILE);
       return creative as { id: number; creative_url: string };
     }
 

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
+import { rgbaToThumbHash } from 'thumbhash';
 import { parseRetryAfter } from '../public/js/api.js';
 import { addDays, formatBytes, formatWait, listTypes, todayIn } from '../public/js/format.js';
+import { placeholderUrl } from '../public/js/picture.js';
+import { GREEN, near, pixelAt } from './support/photos.ts';
+import { ROOT } from './support/server-process.ts';
 
 // The browser modules' pure parts, run under Node: dates, sizes and waits the pages show.
 
@@ -39,4 +46,16 @@ test('Retry-After is read as seconds or as an HTTP date', () => {
   assert.equal(parseRetryAfter('0', now), 1, 'never "0 s"');
   assert.equal(parseRetryAfter(null, now), null);
   assert.equal(parseRetryAfter('soon', now), null);
+});
+
+test('the vendored ThumbHash module is the published one, and the placeholder decodes to a picture of the image', async () => {
+  const published = readFileSync(join(ROOT, 'node_modules/thumbhash/thumbhash.js'));
+  assert.deepEqual(readFileSync(join(ROOT, 'public/vendor/thumbhash.js')), published);
+  const hash = Buffer.from(rgbaToThumbHash(3, 2, Buffer.alloc(3 * 2 * 4, Buffer.from([0, 255, 0, 255])))).toString('base64');
+  const url = placeholderUrl(hash);
+  assert.match(url, /^data:image\/png;base64,/);
+  const picture = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
+  const { width = 0, height = 0 } = await sharp(picture).metadata();
+  assert.ok(width > height, `${width}×${height}: landscape like the image`);
+  assert.ok(near(await pixelAt(picture, width / 2, height / 2), GREEN), 'green like the image');
 });

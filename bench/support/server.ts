@@ -70,11 +70,13 @@ export async function startServer(
   env: Record<string, string>,
   logDir: string,
   timeoutMs = 60_000,
+  /** The checkout to run: this one, or another version to compare with. */
+  root = ROOT,
 ): Promise<BenchServer> {
   // Other test runs on this machine start servers on free ports too: if one takes the port between
   // freePort() and our listen, its /readyz answers and ours fails to start. Try another port then.
   for (let attempt = 1; ; attempt++) {
-    const server = await startServerOnce(command, env, logDir, timeoutMs);
+    const server = await startServerOnce(command, env, logDir, timeoutMs, root);
     if (server || attempt === 3) return server ?? Promise.reject(new Error('three ports taken by other processes'));
   }
 }
@@ -84,6 +86,7 @@ async function startServerOnce(
   env: Record<string, string>,
   logDir: string,
   timeoutMs: number,
+  root: string,
 ): Promise<BenchServer | undefined> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -92,7 +95,7 @@ async function startServerOnce(
   const [program, ...args] = COMMANDS[command];
   const started = performance.now();
   const proc: ChildProcess = spawn(program!, args, {
-    cwd: ROOT,
+    cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', out, out],
   });

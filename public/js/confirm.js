@@ -11,7 +11,7 @@ export function setupConfirmDelete() {
 
   return (creative) =>
     new Promise((resolve) => {
-      image.src = creative.creative_url;
+      image.src = creative.variants?.feed ?? creative.creative_url;
       image.alt = `Creative ${creative.id}`;
       text.textContent = `It is scheduled for ${humanDate(creative.scheduled_at)}. It disappears from everyone's feed, and this cannot be undone.`;
       dialog.returnValue = '';

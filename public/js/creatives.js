@@ -1,7 +1,8 @@
 import { h } from './dom.js';
 import { formatBytes, humanDate, typeName } from './format.js';
+import { creativePicture } from './picture.js';
 
-/** One creative as a gallery tile: the image (a link to the full file) and what is known about it. */
+/** One creative as a gallery tile: its picture (a link to the full file) and what is known about it. */
 export function creativeTile(creative, ...extra) {
   const details = [typeName(creative.content_type), creative.size_bytes === null ? null : formatBytes(creative.size_bytes)];
   return h(
@@ -10,11 +11,7 @@ export function creativeTile(creative, ...extra) {
     h(
       'a',
       { href: creative.creative_url, target: '_blank', rel: 'noopener' },
-      h('img', {
-        src: creative.creative_url,
-        alt: `Creative ${creative.id}, scheduled for ${humanDate(creative.scheduled_at)}`,
-        loading: 'lazy',
-      }),
+      creativePicture(creative, `Creative ${creative.id}, scheduled for ${humanDate(creative.scheduled_at)}`),
     ),
     h('p', { class: 'caption' }, details.filter(Boolean).join(' · ')),
     ...extra,

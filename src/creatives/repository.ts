@@ -1,5 +1,8 @@
 import { Type, type Static } from 'typebox';
 import type { Queryable } from '../platform/db/database.ts';
+import type { StoredImage } from './stored-image.ts';
+
+const NOT_YET = 'null for creatives stored before variants existed, until `npm run creatives:backfill` runs';
 
 export const CreativeSchema = Type.Object(
   {
@@ -8,6 +11,21 @@ export const CreativeSchema = Type.Object(
     scheduled_at: Type.String({ format: 'date' }),
     content_type: Type.Union([Type.String(), Type.Null()], { description: 'null for creatives the original server stored' }),
     size_bytes: Type.Union([Type.Integer(), Type.Null()], { description: 'null for creatives the original server stored' }),
+    width: Type.Union([Type.Integer(), Type.Null()], { description: `As displayed (EXIF orientation applied); ${NOT_YET}` }),
+    height: Type.Union([Type.Integer(), Type.Null()], { description: `As displayed; ${NOT_YET}` }),
+    variants: Type.Union(
+      [
+        Type.Object({
+          thumb: Type.String({ description: 'WebP, 320 px wide (never wider than the image), first frame' }),
+          feed: Type.String({ description: 'WebP, 1080 px wide (never wider than the image), first frame' }),
+        }),
+        Type.Null(),
+      ],
+      { description: NOT_YET },
+    ),
+    placeholder: Type.Union([Type.String(), Type.Null()], {
+      description: `ThumbHash (base64) shown while the image loads; ${NOT_YET}`,
+    }),
     // A Date in code, RFC 3339 in JSON.
     created_at: Type.Unsafe<Date>(Type.String({ format: 'date-time' })),
   },
@@ -20,24 +38,70 @@ export type Creative = Static<typeof CreativeSchema>;
 // The original server may still be inserting `./uploads/<name>` after migration 5 carried its
 // rows forward; clients always get `/uploads/<name>`.
 const COLUMNS = `id, regexp_replace(creative_url, '^\\./uploads/', '/uploads/') AS creative_url, scheduled_at,
-  content_type, size_bytes, created_at`;
+  content_type, size_bytes, width, height,
+  CASE WHEN thumb_url IS NULL THEN NULL ELSE json_build_object('thumb', thumb_url, 'feed', feed_url) END AS variants,
+  placeholder, created_at`;
 
 export interface NewCreative {
   userId: number;
-  creativeUrl: string;
   scheduledAt: string;
-  contentType: string;
-  sizeBytes: number;
+  image: StoredImage;
 }
+
+/** The columns an image fills, from $<first> on. */
+const IMAGE_COLUMNS = ['creative_url', 'content_type', 'size_bytes', 'width', 'height', 'thumb_url', 'feed_url', 'placeholder'];
+const imageValues = (image: StoredImage) => [
+  image.creativeUrl,
+  image.contentType,
+  image.sizeBytes,
+  image.width,
+  image.height,
+  image.variantUrls.thumb,
+  image.variantUrls.feed,
+  image.placeholder,
+];
 
 export async function insertCreative(db: Queryable, creative: NewCreative): Promise<Creative> {
   const { rows } = await db.query<Creative>(
-    `INSERT INTO creatives (user_id, creative_url, scheduled_at, content_type, size_bytes)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO creatives (user_id, scheduled_at, ${IMAGE_COLUMNS.join(', ')})
+     VALUES ($1, $2, ${IMAGE_COLUMNS.map((_, i) => `$${i + 3}`).join(', ')})
      RETURNING ${COLUMNS}`,
-    [creative.userId, creative.creativeUrl, creative.scheduledAt, creative.contentType, creative.sizeBytes],
+    [creative.userId, creative.scheduledAt, ...imageValues(creative.image)],
   );
   return rows[0]!;
+}
+
+/** A creative still without variants: `url` is its creative_url exactly as stored. */
+export interface UnprocessedCreative {
+  id: number;
+  url: string;
+}
+
+export async function countUnprocessedCreatives(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM creatives WHERE width IS NULL');
+  return rows[0]!.n;
+}
+
+/** Up to `limit` creatives without variants after id `afterId`, by id. */
+export async function findUnprocessedCreatives(db: Queryable, afterId: number, limit: number): Promise<UnprocessedCreative[]> {
+  const { rows } = await db.query<UnprocessedCreative>(
+    'SELECT id, creative_url AS url FROM creatives WHERE width IS NULL AND id > $1 ORDER BY id LIMIT $2',
+    [afterId, limit],
+  );
+  return rows;
+}
+
+/**
+ * Gives an unprocessed creative its processed image, unless it was deleted, processed or changed
+ * meanwhile; true when it did.
+ */
+export async function recordProcessedImage(db: Queryable, creative: UnprocessedCreative, image: StoredImage): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE creatives SET ${IMAGE_COLUMNS.map((column, i) => `${column} = $${i + 3}`).join(', ')}
+     WHERE id = $1 AND creative_url = $2 AND width IS NULL`,
+    [creative.id, creative.url, ...imageValues(image)],
+  );
+  return rowCount === 1;
 }
 
 /** A position in one day's feed, which is ordered by (created_at, id). */
@@ -116,11 +180,12 @@ export async function findOwnCreatives(
   return { creatives: rows.slice(0, query.limit), more: rows.length > query.limit };
 }
 
-/** Deletes the user's creative `id`; returns its stored URL, or undefined if the user has no such creative. */
-export async function deleteOwnCreative(db: Queryable, userId: number, id: number): Promise<string | undefined> {
-  const { rows } = await db.query<{ creative_url: string }>(
-    'DELETE FROM creatives WHERE id = $1 AND user_id = $2 RETURNING creative_url',
+/** Deletes the user's creative `id`; returns the URLs of its files, or undefined if the user has no such creative. */
+export async function deleteOwnCreative(db: Queryable, userId: number, id: number): Promise<string[] | undefined> {
+  const { rows } = await db.query<{ creative_url: string; thumb_url: string | null; feed_url: string | null }>(
+    'DELETE FROM creatives WHERE id = $1 AND user_id = $2 RETURNING creative_url, thumb_url, feed_url',
     [id, userId],
   );
-  return rows[0]?.creative_url;
+  const row = rows[0];
+  return row && [row.creative_url, row.thumb_url, row.feed_url].filter((url) => url !== null);
 }

@@ -2,18 +2,21 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Queryable } from '../platform/db/database.ts';
 import { addDays } from '../platform/calendar.ts';
 import type { FeedCache } from './feed-cache.ts';
+import type { ProcessedImage } from './images.ts';
 import {
   deleteOwnCreative,
   findFeedPage,
   findOwnCreatives,
   insertCreative,
+  recordProcessedImage,
   type Creative,
   type FeedPage,
   type FeedPageQuery,
-  type NewCreative,
   type OwnCreativesQuery,
+  type UnprocessedCreative,
 } from './repository.ts';
-import { publicFileUrl, type PendingObject, type Storage } from './storage/storage.ts';
+import { publicFileUrl, type Storage } from './storage/storage.ts';
+import { storeImage } from './stored-image.ts';
 import type { UploadLimits } from './upload-limits.ts';
 
 /** Today's and tomorrow's creatives, at most FEED_LIMIT each, and where more exist. */
@@ -23,8 +26,8 @@ export interface ScheduledFeed {
 }
 
 /**
- * The only writer of creatives: a row is recorded only once its file is published, a file whose
- * row cannot be recorded is removed, and every write invalidates this instance's feed cache.
+ * The only writer of creatives: a row is recorded only once its files are published, files whose
+ * row cannot be recorded are removed, and every write invalidates this instance's feed cache.
  */
 export class CreativesService {
   constructor(
@@ -38,32 +41,60 @@ export class CreativesService {
     private readonly publicFilesUrl?: string,
   ) {}
 
-  /** Publishes `object` and records it; on failure nothing of it remains. */
-  async create(object: PendingObject, creative: Omit<NewCreative, 'creativeUrl' | 'sizeBytes'>): Promise<Creative> {
-    await object.commit();
+  /**
+   * Stores `image` and its variants and records them (its original's bytes count toward the
+   * person's quota); on failure nothing of it remains.
+   */
+  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string }): Promise<Creative> {
+    const stored = await storeImage(this.storage, image);
     let created: Creative;
     try {
-      created = await this.limits.record(creative.userId, object.size, (tx) =>
-        insertCreative(tx, { ...creative, creativeUrl: this.storage.url(object.key), sizeBytes: object.size }),
+      created = await this.limits.record(creative.userId, stored.sizeBytes, (tx) =>
+        insertCreative(tx, { ...creative, image: stored }),
       );
     } catch (error) {
-      // No row, so no file: the client is told it failed and may simply retry.
-      await this.removeFile(object.key, 'could not remove an unrecorded upload');
+      // No row, so no files: the client is told it failed and may simply retry.
+      await this.removeFiles(stored.keys, 'could not remove an unrecorded upload');
       throw error;
     }
     this.feedCache.invalidate();
     return this.present(created);
   }
 
-  /** Deletes the user's creative `id` and its file; false when the user has no such creative. */
+  /**
+   * Gives a creative stored before variants existed its processed image, in place of its original
+   * (under a new name: a URL never changes content). False, and nothing changed, when the row was
+   * deleted or changed meanwhile.
+   */
+  async replaceUnprocessedImage(creative: UnprocessedCreative, image: ProcessedImage): Promise<boolean> {
+    const stored = await storeImage(this.storage, image);
+    let recorded: boolean;
+    try {
+      recorded = await recordProcessedImage(this.db, creative, stored);
+    } catch (error) {
+      await this.removeFiles(stored.keys, 'could not remove an unrecorded image');
+      throw error;
+    }
+    if (!recorded) {
+      await this.removeFiles(stored.keys, 'could not remove an unrecorded image');
+      return false;
+    }
+    this.feedCache.invalidate();
+    await this.removeFiles([this.storage.keyFromUrl(creative.url)], 'could not delete a replaced original');
+    return true;
+  }
+
+  /** Deletes the user's creative `id` and its files; false when the user has no such creative. */
   async delete(userId: number, id: number): Promise<boolean> {
-    const url = await deleteOwnCreative(this.db, userId, id);
-    if (url === undefined) return false;
+    const urls = await deleteOwnCreative(this.db, userId, id);
+    if (urls === undefined) return false;
     this.feedCache.invalidate();
     // The row is gone first, so no row ever points at a missing file; a file that cannot be
     // removed is only wasted space.
-    const key = this.storage.keyFromUrl(url);
-    if (key !== undefined) await this.removeFile(key, 'could not delete a creative file');
+    await this.removeFiles(
+      urls.map((url) => this.storage.keyFromUrl(url)),
+      'could not delete a creative file',
+    );
     return true;
   }
 
@@ -98,12 +129,21 @@ export class CreativesService {
     return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
   }
 
-  /** A creative as clients see it: its file URL under PUBLIC_FILES_URL when that is set. */
+  /** A creative as clients see it: its files' URLs under PUBLIC_FILES_URL when that is set. */
   private present(creative: Creative): Creative {
-    return { ...creative, creative_url: publicFileUrl(creative.creative_url, this.publicFilesUrl) };
+    const url = (path: string) => publicFileUrl(path, this.publicFilesUrl);
+    return {
+      ...creative,
+      creative_url: url(creative.creative_url),
+      variants: creative.variants && { thumb: url(creative.variants.thumb), feed: url(creative.variants.feed) },
+    };
   }
 
-  private async removeFile(key: string, problem: string): Promise<void> {
-    await this.storage.delete(key).catch((err: unknown) => this.logger.error({ err, key }, problem));
+  private async removeFiles(keys: (string | undefined)[], problem: string): Promise<void> {
+    await Promise.all(
+      keys
+        .filter((key) => key !== undefined)
+        .map((key) => this.storage.delete(key).catch((err: unknown) => this.logger.error({ err, key }, problem))),
+    );
   }
 }

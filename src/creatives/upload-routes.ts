@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import multipart, { type Multipart } from '@fastify/multipart';
@@ -8,14 +9,16 @@ import { addDays, isCalendarDate, todayIn } from '../platform/calendar.ts';
 import type { Config } from '../config.ts';
 import { CreativeSchema } from './repository.ts';
 import { ErrorBody, HttpError } from '../platform/http/errors.ts';
-import { DETECTION_SAMPLE_BYTES, detectImageType, type ImageType } from './image-type.ts';
+import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
+import type { ImageProcessor, ImageRefusal } from './images.ts';
 import type { CreativesService } from './service.ts';
-import type { PendingObject, Storage } from './storage/storage.ts';
+import { receiveToFile, temporaryImagePath } from './temporary-file.ts';
 
 export type UploadRules = Pick<Config, 'maxUploadBytes' | 'appTimezone' | 'maxScheduleDays'>;
 
 export interface UploadOptions {
   creatives: CreativesService;
+  images: ImageProcessor;
   rules: UploadRules;
 }
 
@@ -24,8 +27,11 @@ const FIELD_SIZE_LIMIT = 64;
 const FIELDS = 'send exactly two fields: "file" (the image) and "scheduled_at" (YYYY-MM-DD)';
 const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
 
-/** `POST /upload-creative`: a multipart upload streamed to storage, checked by content, then recorded. */
-export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { creatives, rules }) => {
+/**
+ * `POST /upload-creative`: a multipart upload streamed to a temporary file, checked by content,
+ * decoded and stripped with its variants made, then stored and recorded.
+ */
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { creatives, images, rules }) => {
   // Only multipart is parsed here (and only here). Any other body is left unread for the handler
   // to refuse with a message saying what to send.
   app.removeAllContentTypeParsers();
@@ -43,7 +49,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
         tags: ['creatives'],
         operationId: 'uploadCreative',
         summary: 'Upload an image scheduled for a date',
-        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}); at most MAX_UPLOAD_BYTES; the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. Per person at most UPLOADS_PER_USER_PER_HOUR uploads (429 with Retry-After) and USER_QUOTA_BYTES stored (413 quota_exceeded; deleting a creative frees its bytes); 507 insufficient_storage when the server's disk is nearly full. GET /meta gives the figures.`,
+        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}) and the image must decode whole; at most MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS (width × height × frames); the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. What is stored has no EXIF, XMP, IPTC or comments, is upright, and has thumb and feed WebP variants. Per person at most UPLOADS_PER_USER_PER_HOUR uploads (429 with Retry-After) and USER_QUOTA_BYTES stored (413 quota_exceeded; deleting a creative frees its bytes); 507 insufficient_storage when the server's disk is nearly full. GET /meta gives the figures.`,
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
         body: Type.Object(
@@ -65,20 +71,29 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
       if (!request.isMultipart()) throw new HttpError(415, `the body must be multipart/form-data: ${FIELDS}`);
       // A person at a limit, or a nearly full disk, is refused before the body is read.
       await creatives.limits.admit(request.user!.id);
-      const upload = await receiveUpload(request, creatives.storage, rules);
-      const creative = await creatives.create(upload.object, {
-        userId: request.user!.id,
-        scheduledAt: upload.scheduledAt,
-        contentType: upload.type.mime,
-      });
+      const upload = await receiveUpload(request, rules);
+      let image;
+      try {
+        image = await images.process(upload.path);
+      } finally {
+        await rm(upload.path, { force: true });
+      }
+      if ('refused' in image) throw refusal(image);
+      const creative = await creatives.create(image, { userId: request.user!.id, scheduledAt: upload.scheduledAt });
       return reply.code(201).send({ creative });
     },
   );
 };
 
+function refusal(image: ImageRefusal): HttpError {
+  return image.refused === 'too_many_pixels'
+    ? new HttpError(413, image.message, { code: 'image_too_large', field: 'file' })
+    : new HttpError(415, image.message, { field: 'file' });
+}
+
+/** The file, whole, in a temporary file of its own. */
 interface ReceivedFile {
-  object: PendingObject;
-  type: ImageType;
+  path: string;
 }
 
 /**
@@ -86,11 +101,7 @@ interface ReceivedFile {
  * are read to their end and thrown away, so the client always gets its answer and no stream is
  * left half-read. Only a complete, valid form gets its file back, still unpublished.
  */
-async function receiveUpload(
-  request: FastifyRequest,
-  storage: Storage,
-  rules: UploadRules,
-): Promise<ReceivedFile & { scheduledAt: string }> {
+async function receiveUpload(request: FastifyRequest, rules: UploadRules): Promise<ReceivedFile & { scheduledAt: string }> {
   let file: ReceivedFile | undefined;
   let scheduledAt: string | undefined;
   let failure: unknown;
@@ -100,7 +111,7 @@ async function receiveUpload(
         try {
           if (part.type === 'file' && part.fieldname === 'file') {
             if (file) throw new HttpError(400, `a second file was sent: ${FIELDS}`, { field: 'file' });
-            file = await receiveFile(part.file, storage, rules.maxUploadBytes);
+            file = await receiveFile(part.file, rules.maxUploadBytes);
           } else if (part.type === 'field' && part.fieldname === 'scheduled_at') {
             if (scheduledAt !== undefined)
               throw new HttpError(400, `field "scheduled_at" was sent twice: ${FIELDS}`, { field: 'scheduled_at' });
@@ -123,18 +134,14 @@ async function receiveUpload(
   if (failure === undefined && scheduledAt === undefined)
     failure = new HttpError(400, `field "scheduled_at" is missing: ${FIELDS}`, { field: 'scheduled_at' });
   if (failure !== undefined) {
-    await file?.object.discard();
+    if (file) await rm(file.path, { force: true });
     throw failure as Error;
   }
   return { ...file!, scheduledAt: scheduledAt! };
 }
 
-/** Checks the first bytes, then streams the whole file into storage (not yet published). */
-async function receiveFile(
-  source: Readable & { truncated?: boolean },
-  storage: Storage,
-  maxBytes: number,
-): Promise<ReceivedFile> {
+/** Checks the first bytes, then streams the whole file to a temporary file. */
+async function receiveFile(source: Readable & { truncated?: boolean }, maxBytes: number): Promise<ReceivedFile> {
   // Not destroyed on return: a refused file is still read to its end (see `drain`).
   const chunks = source.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   try {
@@ -142,13 +149,14 @@ async function receiveFile(
     if (head.length === 0) throw new HttpError(400, 'the file is empty', { field: 'file' });
     const type = await detectImageType(head);
     if (!type) throw new HttpError(415, `the file is not a ${ACCEPTED_NAMES} image`, { field: 'file' });
-    const object = await storage.put(Readable.from(replay(head, chunks), { objectMode: false }), type.extension);
+    const path = temporaryImagePath();
+    await receiveToFile(Readable.from(replay(head, chunks), { objectMode: false }), path);
     // The parser stops passing bytes on at the limit and flags the stream.
     if (source.truncated) {
-      await object.discard();
+      await rm(path, { force: true });
       throw new HttpError(413, `the file is larger than ${maxBytes} bytes`, { code: 'file_too_large', field: 'file' });
     }
-    return { object, type };
+    return { path };
   } catch (error) {
     await chunks.return?.();
     throw clientFault(source, error);

@@ -10,6 +10,11 @@ const Meta = Type.Object({
   max_schedule_days: Type.Integer(),
   otp_length: Type.Integer(),
   accepted_types: Type.Array(Type.String()),
+  max_image_pixels: Type.Integer({ description: 'MAX_IMAGE_PIXELS: width × height × frames above this is refused' }),
+  variants: Type.Object(
+    { thumb: Type.Integer(), feed: Type.Integer() },
+    { description: 'Width in pixels of each variant a creative gets (never wider than the image)' },
+  ),
   default_country: Type.String({ description: 'DEFAULT_COUNTRY: the region of numbers given without +' }),
   otp_allowed_countries: Type.Union([Type.Array(Type.String()), Type.Literal('*')], {
     description: 'OTP_ALLOWED_COUNTRIES: regions whose mobile numbers may sign up, or "*" for all',
@@ -27,11 +32,15 @@ export interface MetaOptions {
   config: Config;
   /** MIME types an upload may have. */
   acceptedTypes: string[];
+  variantWidths: { thumb: number; feed: number };
   /** The largest page the paged routes give. */
   pageLimitMax: number;
 }
 
-export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { config, acceptedTypes, pageLimitMax }) => {
+export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (
+  app,
+  { config, acceptedTypes, variantWidths, pageLimitMax },
+) => {
   app.get(
     '/meta',
     {
@@ -49,6 +58,8 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (app, { 
       max_schedule_days: config.maxScheduleDays,
       otp_length: config.otp.length,
       accepted_types: acceptedTypes,
+      max_image_pixels: config.maxImagePixels,
+      variants: variantWidths,
       default_country: config.defaultCountry,
       otp_allowed_countries: config.otp.allowedCountries,
       uploads_per_user_per_hour: config.uploadsPerUserPerHour,

@@ -40,6 +40,7 @@ interface Creative {
   id: number;
   creative_url: string;
   scheduled_at: string;
+  variants: { thumb: string; feed: string };
 }
 
 function addDays(isoDate: string, days: number): string {
@@ -306,10 +307,17 @@ describe('the web client in Chromium', { skip }, () => {
       const tiles = page.locator(`${gallery} .tile`);
       assert.equal(await tiles.count(), 1, gallery);
       assert.equal(await tiles.getAttribute('data-id'), String(creative.id), gallery);
-      const image = tiles.locator('img');
-      assert.equal(await image.getAttribute('src'), creative.creative_url);
-      // Drawn for real: served by /uploads and allowed by the CSP.
-      assert.equal(await probe(page, `imageWidth('${gallery} .tile img')`), 1200, gallery);
+      const image = tiles.locator('img:not(.placeholder)');
+      assert.equal(await image.getAttribute('src'), creative.variants.thumb);
+      assert.equal(await image.getAttribute('srcset'), `${creative.variants.thumb} 320w, ${creative.variants.feed} 1080w`);
+      // Drawn for real: served by /uploads and allowed by the CSP; a tile needs the thumb (its
+      // naturalWidth is corrected for the srcset density: 320 px drawn in the 224 px of `sizes`).
+      assert.equal(await probe(page, `imageWidth('${gallery} .tile img:not(.placeholder)')`), 224, gallery);
+      assert.equal(
+        new URL(await image.evaluate((element) => (element as unknown as { currentSrc: string }).currentSrc)).pathname,
+        creative.variants.thumb,
+      );
+      await tiles.locator('img.placeholder').waitFor({ state: 'detached' });
     }
     await capture(page, '03-workspace');
   });

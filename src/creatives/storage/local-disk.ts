@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isRunning } from '../../platform/process.ts';
 import {
   isStoredName,
   nameFromUrl,
@@ -138,15 +139,6 @@ async function idleLongerThan(path: string, ms: number): Promise<boolean> {
     () => Date.now(),
   );
   return Date.now() - modified > ms;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** For a file that may have been removed meanwhile: `value` if it is gone, the error otherwise. */

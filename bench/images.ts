@@ -1,0 +1,237 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { rgbaToThumbHash } from 'thumbhash';
+import { uploadForm } from '../test/support/multipart.ts';
+import { ROOT, startServer } from './support/server.ts';
+import { benchUploads, signedInBeforeStart, type UploadRun } from './uploads.ts';
+
+const MIB = 1024 * 1024;
+const FEED_SIZE = 20;
+/** ENV=production refuses the console SMS provider; for uploads the environments differ in nothing else. */
+const BENCH_ENV = 'development';
+
+/**
+ * A photo-like JPEG: detail at every scale (broad shading, mid-sized shapes, fine grain), so that
+ * neither its variants nor the original compress better than a phone photo's would. `grain` and
+ * `quality` set its size.
+ */
+async function photo(width: number, height: number, grain: number, quality: number): Promise<Buffer> {
+  const noise = (w: number, h: number, sigma: number) =>
+    sharp({ create: { width: w, height: h, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma } } });
+  const scaled = async (divisor: number, sigma: number) =>
+    noise(Math.ceil(width / divisor), Math.ceil(height / divisor), sigma)
+      .png()
+      .toBuffer()
+      .then((small) => sharp(small).resize(width, height, { kernel: 'cubic' }).png({ compressionLevel: 0 }).toBuffer());
+  const broad = await scaled(200, 70);
+  const shapes = await scaled(25, 60);
+  const fine = await noise(width, height, grain).png({ compressionLevel: 0 }).toBuffer();
+  return sharp(broad)
+    .composite([
+      { input: shapes, blend: 'overlay' },
+      { input: fine, blend: 'soft-light' },
+    ])
+    .jpeg({ quality })
+    .toBuffer();
+}
+
+export interface ImagesResults {
+  inputs: Record<string, { width: number; height: number; mib: number }>;
+  feed: {
+    creatives: number;
+    originalsMib: number;
+    storedOriginalsMib: number;
+    thumbsMib: number;
+    feedsMib: number;
+    thumbsPercent: number;
+    feedsPercent: number;
+  };
+  uploads: (UploadRun & { image: string; server: 'today' | 'images'; env: Record<string, string> })[];
+  /** Milliseconds of each step for one 4000×3000 photo, in this process, one libvips thread. */
+  stepsMs: Record<string, number>;
+}
+
+/**
+ * Issue 11's measurements: the bytes a client downloads for a feed of 20 creatives made from
+ * ~10 MiB photos (originals vs thumb vs feed); uploads/s and peak server RSS for 4000×3000 photos
+ * and 1 MiB images at 1 and 16 concurrent uploads, against today's server (the branch point, which
+ * stores bytes as sent) for the 1 MiB ones; and where the time of one photo goes.
+ */
+export async function benchImages(options: {
+  workDir: string;
+  baseline: string;
+  uploads: number;
+  log: (line: string) => void;
+}): Promise<ImagesResults> {
+  const { workDir, log } = options;
+  log('  making the photos …');
+  // Four different photos, five times each: as many bytes as twenty, in a fifth of the time to make.
+  const distinct: Buffer[] = [];
+  for (let i = 0; i < 4; i++) distinct.push(await photo(4000, 3000, 55, 97));
+  const feedPhotos = Array.from({ length: FEED_SIZE }, (_, i) => distinct[i % distinct.length]!);
+  const camera = await photo(4000, 3000, 30, 94);
+  const small = await photo(1600, 1200, 45, 93);
+  const inputs = {
+    'feed photo 4000×3000': { width: 4000, height: 3000, mib: round(feedPhotos[0]!.length / MIB) },
+    'photo 4000×3000': { width: 4000, height: 3000, mib: round(camera.length / MIB) },
+    '1 MiB 1600×1200': { width: 1600, height: 1200, mib: round(small.length / MIB) },
+  };
+
+  const feed = await feedBytes(feedPhotos, workDir);
+  log(
+    `  feed of ${FEED_SIZE}: originals ${feed.originalsMib} MiB, thumbs ${feed.thumbsMib} MiB (${feed.thumbsPercent} %), feed ${feed.feedsMib} MiB (${feed.feedsPercent} %)`,
+  );
+
+  const uploads: ImagesResults['uploads'] = [];
+  // The last: glibc's malloc keeps an arena per thread that touched it; two arenas hold less.
+  const runs: {
+    image: string;
+    bytes: Buffer;
+    server: 'images' | 'today';
+    concurrencies: number[];
+    env: Record<string, string>;
+  }[] = [
+    { image: 'photo 4000×3000', bytes: camera, server: 'images', concurrencies: [1, 16], env: {} },
+    { image: '1 MiB 1600×1200', bytes: small, server: 'images', concurrencies: [1, 16], env: {} },
+    { image: '1 MiB 1600×1200', bytes: small, server: 'today', concurrencies: [1, 16], env: {} },
+    { image: 'photo 4000×3000', bytes: camera, server: 'images', concurrencies: [16], env: { MALLOC_ARENA_MAX: '2' } },
+  ];
+  for (const { image, bytes, server, concurrencies, env } of runs) {
+    for (const concurrency of concurrencies) {
+      const run = await benchUploads({
+        database: 'postgres',
+        sizeMib: round(bytes.length / MIB),
+        image: { bytes, filename: 'photo.jpg', contentType: 'image/jpeg' },
+        concurrency,
+        uploads: options.uploads,
+        workDir,
+        command: 'dist',
+        root: server === 'today' ? options.baseline : ROOT,
+        serverEnv: { ENV: BENCH_ENV, ...env },
+      });
+      const envNote = Object.entries(env)
+        .map(([name, value]) => ` ${name}=${value}`)
+        .join('');
+      log(
+        `  ${server}${envNote} ${image} × ${concurrency}: ${run.uploadsPerSecond} uploads/s, p50 ${run.latencyMs.p50} ms, ` +
+          `failures ${run.failures}, RSS idle ${run.rssMib.idle} / peak ${run.rssMib.peakDuringUploads} MiB`,
+      );
+      uploads.push({ ...run, image, server, env });
+    }
+  }
+  const stepsMs = await steps(camera, workDir);
+  log(`  steps of one photo (ms): ${JSON.stringify(stepsMs)}`);
+  return { inputs, feed, uploads, stepsMs };
+}
+
+/** Uploads the photos, then downloads what a feed shows: each original, thumb and feed variant. */
+async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
+  const dataDir = join(workDir, `pglite-${randomBytes(4).toString('hex')}`);
+  const authorization = await signedInBeforeStart({ databaseUrl: undefined, dataDir });
+  const server = await startServer(
+    'dist',
+    {
+      ENV: BENCH_ENV,
+      APP_SECRET: randomBytes(24).toString('hex'),
+      DATA_DIR: dataDir,
+      UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`),
+      MAX_UPLOAD_BYTES: String(16 * MIB),
+    },
+    workDir,
+  );
+  try {
+    const today = new Date().toISOString().slice(0, 10);
+    for (const bytes of photos) {
+      const form = uploadForm(bytes, today, { filename: 'photo.jpg', contentType: 'image/jpeg' });
+      const res = await fetch(`${server.url}/upload-creative`, {
+        method: 'POST',
+        headers: { ...form.headers, authorization },
+        body: form.body,
+      });
+      if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+    }
+    const scheduled = (await (await fetch(`${server.url}/scheduled?tz=UTC`, { headers: { authorization } })).json()) as {
+      scheduled_creatives: { today: { creative_url: string; variants: { thumb: string; feed: string } }[] };
+    };
+    const creatives = scheduled.scheduled_creatives.today;
+    const download = async (url: string) => (await (await fetch(new URL(url, server.url))).arrayBuffer()).byteLength;
+    const sum = async (urls: string[]) => (await Promise.all(urls.map(download))).reduce((a, b) => a + b, 0);
+    const originals = photos.reduce((total, bytes) => total + bytes.length, 0);
+    const storedOriginals = await sum(creatives.map((c) => c.creative_url));
+    const thumbs = await sum(creatives.map((c) => c.variants.thumb));
+    const feeds = await sum(creatives.map((c) => c.variants.feed));
+    return {
+      creatives: creatives.length,
+      originalsMib: round(originals / MIB),
+      storedOriginalsMib: round(storedOriginals / MIB),
+      thumbsMib: round(thumbs / MIB, 3),
+      feedsMib: round(feeds / MIB, 3),
+      thumbsPercent: round((thumbs / originals) * 100, 3),
+      feedsPercent: round((feeds / originals) * 100, 3),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The steps of src/creatives/images.ts one at a time, on one photo, as the server runs them. */
+async function steps(bytes: Buffer, workDir: string): Promise<Record<string, number>> {
+  const path = join(workDir, 'steps.jpg');
+  writeFileSync(path, bytes);
+  sharp.cache(false);
+  sharp.concurrency(1);
+  const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const t0 = performance.now();
+    const value = await fn();
+    return [value, Math.round(performance.now() - t0)];
+  };
+  const [, header] = await timed(() => sharp(path).metadata());
+  const [, decode] = await timed(() => sharp(path, { failOn: 'error' }).raw().toBuffer());
+  const [, original] = await timed(() =>
+    sharp(path, { failOn: 'error' }).rotate().keepIccProfile().jpeg({ quality: 90, optimiseCoding: false }).toBuffer(),
+  );
+  const [shrunk, shrink] = await timed(() =>
+    sharp(path, { failOn: 'error' })
+      .rotate()
+      .resize({ width: 1080, withoutEnlargement: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
+  );
+  const pixels = () => sharp(shrunk.data, { raw: shrunk.info });
+  const [, feedWebp] = await timed(() => pixels().webp({ quality: 80, effort: 2 }).toBuffer());
+  const [, thumbWebp] = await timed(() => pixels().resize({ width: 320 }).webp({ quality: 80, effort: 2 }).toBuffer());
+  const [, placeholder] = await timed(async () => {
+    const { data, info } = await pixels()
+      .resize(32, 32, { fit: 'inside' })
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return rgbaToThumbHash(info.width, info.height, data);
+  });
+  return {
+    'header (metadata)': header,
+    'full decode alone (inside the original step)': decode,
+    'original: decode + rotate + JPEG q90 encode': original,
+    'variants: decode shrunk on load to 1080 wide': shrink,
+    'feed WebP encode': feedWebp,
+    'thumb resize + WebP encode': thumbWebp,
+    'placeholder (ThumbHash)': placeholder,
+  };
+}
+
+/** Today's server: the branch point's source beside this checkout's node_modules, built to dist/. */
+export function buildBaseline(commit: string, workDir: string): string {
+  const root = join(workDir, 'baseline');
+  mkdirSync(root);
+  execFileSync('sh', ['-c', `git -C "${ROOT}" archive ${commit} | tar -x -C "${root}"`]);
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  return root;
+}
+
+function round(value: number, digits = 2): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}
