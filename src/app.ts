@@ -12,7 +12,9 @@ import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
 import { VARIANT_WIDTHS } from './creatives/images.ts';
 import { creativesRoutes, MAX_PAGE } from './creatives/routes.ts';
 import { uploadRoutes } from './creatives/upload-routes.ts';
+import { DependencyUnavailable } from './platform/dependency-unavailable.ts';
 import { AccessLog } from './platform/http/access-log.ts';
+import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeouts.ts';
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
 import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
@@ -35,6 +37,7 @@ export async function buildApp(deps: AppDependencies) {
     genReqId: () => randomUUID(),
     logController: new AccessLog(deps.logger),
     return503OnClosing: false,
+    http: HEADER_LIMITS,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The router answers these itself, before any hook; say them in our format. A path that
@@ -46,6 +49,10 @@ export async function buildApp(deps: AppDependencies) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);
+  installBodyTimeouts(app, {
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,
+  });
   app.decorateRequest('user', null);
   app.decorateRequest('token', null);
 
@@ -69,8 +76,13 @@ export async function buildApp(deps: AppDependencies) {
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const answer = toHttpError(error);
-    // A spent SMS budget is the service saying no, not a fault: the route alerts once an hour.
-    if (answer.statusCode >= 500 && answer.code !== 'sms_budget_exhausted') request.log.error({ err: error }, 'request failed');
+    if (error instanceof DependencyUnavailable) {
+      // Not a bug: a warning naming what is out of reach, without a stack.
+      request.log.warn({ dependency: error.dependency, cause: String(error.cause) }, 'request failed: dependency unavailable');
+    } else if (answer.statusCode >= 500 && answer.code !== 'sms_budget_exhausted') {
+      // A spent SMS budget is the service saying no, not a fault: the route alerts once an hour.
+      request.log.error({ err: error }, 'request failed');
+    }
     return reply.code(answer.statusCode).headers(answer.headers).send(errorBody(answer));
   });
   app.setNotFoundHandler((request, reply) => {

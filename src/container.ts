@@ -23,10 +23,10 @@ import type { Storage } from './creatives/storage/storage.ts';
 import { UploadLimits } from './creatives/upload-limits.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
-import { formatName, Migrator } from './platform/db/migrator.ts';
-import { openDatabase } from './platform/db/open.ts';
+import { formatName } from './platform/db/migrator.ts';
+import { migrateToLatest, openDatabase } from './platform/db/open.ts';
 import type { CleanupTask } from './platform/periodic.ts';
-import { connectRedis, REDIS_KEY_PREFIX } from './platform/redis.ts';
+import { closeRedis, connectRedis, REDIS_KEY_PREFIX } from './platform/redis.ts';
 import type { ReadinessCheck } from './system/health.ts';
 
 export interface Lifecycle {
@@ -85,7 +85,7 @@ export async function createDependencies(
     storage = await openStorage(config, logger);
     const sweptImages = await sweepTemporaryImages();
     if (sweptImages > 0) logger.info({ files: sweptImages }, 'removed temporary images of interrupted uploads');
-    const applied = await new Migrator(db).up();
+    const applied = await migrateToLatest(config, db);
     for (const m of applied) logger.info({ migration: formatName(m) }, 'migration applied');
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger, overrides.redisKeyPrefix ?? REDIS_KEY_PREFIX);
   } catch (error) {
@@ -147,7 +147,7 @@ export async function createDependencies(
     sms,
     readinessChecks: [
       { name: 'database', check: () => db.ping() },
-      ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+      ...(redis ? [{ name: 'redis', check: () => redis.ping(), reportOnly: true }] : []),
     ],
     storage,
     sessions: new Sessions(db, config.tokenTtlHours, { ttlMs: overrides.cacheTtlMs, now }),
@@ -170,7 +170,7 @@ export async function createDependencies(
       { name: 'orphaned files', run: () => sweepOrphans(db, storage, logger) },
     ],
     async close() {
-      const results = await Promise.allSettled([db.close(), redis?.quit(), storage.close()]);
+      const results = await Promise.allSettled([db.close(), redis && closeRedis(redis), storage.close()]);
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
     },

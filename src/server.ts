@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './app.ts';
 import { startPeriodicCleanup } from './platform/periodic.ts';
 import type { Config } from './config.ts';
 import { createDependencies, type Dependencies } from './container.ts';
+import { HEADER_LIMITS } from './platform/http/body-timeouts.ts';
 
 export interface RunningServer {
   app: App;
@@ -46,6 +48,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     inFlight.add(response);
     response.on('close', responseClosed);
   });
+  // Node.js stops closing connections past headersTimeout once the server is closing, so a client
+  // still sending its headers at the signal would hold the drain for as long as it likes. Such a
+  // connection (open, with no request in flight) gets headersTimeout from the signal.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  const closeStalledConnections = () => {
+    const busy = new Set([...inFlight.keys()].map((request) => request.socket));
+    for (const socket of connections) if (!busy.has(socket)) socket.destroy();
+  };
   const cleanup = startPeriodicCleanup(deps.cleanupTasks, logger);
 
   const shutdown = async (signal: string): Promise<number> => {
@@ -54,10 +68,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // arriving from now on are refused by the app, connection closed too).
     for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
     logger.info({ signal }, 'shutdown started');
+    const stalled = setTimeout(closeStalledConnections, HEADER_LIMITS.headersTimeout);
     const drained = (async () => {
       // Stops accepting connections, closes idle keep-alive ones, answers 503 to new requests on busy
       // ones, and resolves once the requests in flight have completed.
       await app.close();
+      clearTimeout(stalled);
       logger.info({ tasks: deps.background.pending().length }, 'completing background tasks');
       await deps.background.drain();
       await cleanup.stop();

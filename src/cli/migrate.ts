@@ -41,8 +41,8 @@ async function run(command: string | undefined, arg: string | undefined): Promis
   const action = parse(command, arg);
   const config = loadConfig(environmentWithDotenv());
   // A fresh embedded database starts empty here, not as the migrated install-time copy the server
-  // starts from: "up 2" on it applies the first two migrations.
-  const db = await openDatabase(config, { fromTemplate: false });
+  // starts from: "up 2" on it applies the first two migrations. A migration may take minutes.
+  const db = await openDatabase(config, { fromTemplate: false, requestTimeouts: false });
   const migrations = loadMigrations();
   const migrator = new Migrator(db, migrations);
   try {

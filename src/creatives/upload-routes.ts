@@ -43,6 +43,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
   app.post(
     '/upload-creative',
     {
+      config: { streamedBody: true },
       // The body is read as a stream by the handler, which checks it; the schema documents it.
       validatorCompiler: () => () => true,
       schema: {

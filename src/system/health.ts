@@ -5,6 +5,12 @@ import { ErrorBody } from '../platform/http/errors.ts';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<unknown>;
+  /**
+   * Reported in /readyz's body but not a reason to leave rotation: every instance shares this
+   * dependency (Redis, the bucket), so failing readiness over it would take the whole service
+   * down, the routes that do not need it included.
+   */
+  reportOnly?: boolean;
 }
 
 export interface HealthOptions {
@@ -14,6 +20,12 @@ export interface HealthOptions {
 const CHECK_TIMEOUT_MS = 2_000;
 
 const Status = Type.Object({ status: Type.String() });
+const DependencyStatus = Type.Union([Type.Literal('ok'), Type.Literal('down')]);
+const Readiness = Type.Object(
+  { status: Type.Literal('ok') },
+  { additionalProperties: DependencyStatus, description: '`ok` or `down` for each dependency: database, redis, ...' },
+);
+const NotReady = Type.Object(ErrorBody.properties, { additionalProperties: DependencyStatus });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { checks }) => {
   app.get(
@@ -30,20 +42,29 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
       schema: {
         tags: ['health'],
         operationId: 'getReadiness',
-        summary: 'The database (and Redis) answer; 503 once shutdown has begun (answered before any route)',
-        response: { 200: Status, 503: ErrorBody },
+        summary:
+          'The database answers (Redis is reported, not required); 503 once shutdown has begun (answered before any route)',
+        response: { 200: Readiness, 503: NotReady },
       },
     },
     async (request, reply) => {
-      for (const { name, check } of checks) {
-        try {
-          await withTimeout(check(), CHECK_TIMEOUT_MS);
-        } catch (err) {
-          request.log.warn({ err, check: name }, 'readiness check failed');
-          return reply.code(503).send({ error: `${name} unavailable`, code: 'service_unavailable' });
-        }
+      const results = await Promise.all(
+        checks.map(async ({ name, check }) => {
+          try {
+            await withTimeout(check(), CHECK_TIMEOUT_MS);
+            return [name, 'ok'] as const;
+          } catch (err) {
+            request.log.warn({ err, check: name }, 'readiness check failed');
+            return [name, 'down'] as const;
+          }
+        }),
+      );
+      const report = Object.fromEntries(results);
+      const failed = checks.find(({ name, reportOnly }) => !reportOnly && report[name] === 'down');
+      if (failed) {
+        return reply.code(503).send({ error: `${failed.name} unavailable`, code: 'service_unavailable', ...report });
       }
-      return { status: 'ready' };
+      return { status: 'ok' as const, ...report };
     },
   );
 };

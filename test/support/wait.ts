@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * Resolves with the first non-undefined result of `check`, re-run whenever something calls the
  * wake-up function this adds to `waiters`; rejects if `check` throws or after `timeoutMs`.
@@ -28,4 +30,18 @@ export function waitUntil<T>(
     waiters.add(wake);
     wake();
   });
+}
+
+/** Waits until `check` stops throwing, polling; returns how long that took. */
+export async function eventually(check: () => Promise<void>, timeoutMs: number, intervalMs = 200): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await check();
+      return Date.now() - started;
+    } catch (error) {
+      if (Date.now() - started > timeoutMs) throw error;
+      await sleep(intervalMs);
+    }
+  }
 }

@@ -49,11 +49,18 @@ export class LocalDiskStorage implements Storage {
     try {
       await pipeline(body, out);
       const { size } = await stat(temporary);
-      const commit = () =>
-        rename(temporary, join(this.directory, key)).catch(async (error: unknown) => {
-          await discard();
+      const commit = async () => {
+        const published = join(this.directory, key);
+        try {
+          await rename(temporary, published);
+          // A rename is durable only once its directory is: without this, a crash could lose the
+          // name of a file whose row is about to be recorded.
+          await syncDirectory(this.directory);
+        } catch (error) {
+          await Promise.all([discard(), rm(published, { force: true })]);
           throw error;
-        });
+        }
+      };
       return { key, size, commit, discard };
     } catch (error) {
       // A body that fails at once can reject the pipeline while the file is still being opened:
@@ -129,6 +136,15 @@ export class LocalDiskStorage implements Storage {
       }
     }
     return swept;
+  }
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock.ts';
 import type { Database, Queryable, QueryResult } from './database.ts';
 import { copyTemplateCluster } from './pglite-template.ts';
 
@@ -23,16 +24,31 @@ export interface OpenOptions {
   fromTemplate?: boolean;
 }
 
-/** Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as `pg`. */
+/**
+ * Embedded PostgreSQL in `dataDir` (or in memory for `memory://`), behind the same interface as
+ * `pg`. The directory is this process's until `close()`: another process opening it fails with
+ * DataDirInUse.
+ */
 export async function openPglite(dataDir: string, { fromTemplate = true }: OpenOptions = {}): Promise<Database> {
-  // PGlite's module loads while the template cluster is copied.
-  const [{ PGlite, types }] = await Promise.all([import('@electric-sql/pglite'), prepareDataDir(dataDir, fromTemplate)]);
-  const pglite = await PGlite.create(dataDir, {
-    parsers: {
-      [types.DATE]: (value: string) => value,
-      [types.INT8]: (value: string) => Number(value),
-    },
-  });
+  const inMemory = dataDir.startsWith('memory://');
+  const unlock = inMemory ? () => {} : await lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    // PGlite's module loads while the template cluster is copied.
+    const [{ PGlite, types }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      inMemory ? undefined : prepareDataDir(dataDir, fromTemplate),
+    ]);
+    pglite = await PGlite.create(dataDir, {
+      parsers: {
+        [types.DATE]: (value: string) => value,
+        [types.INT8]: (value: string) => Number(value),
+      },
+    });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   return {
     kind: 'pglite',
     ...wrap(pglite),
@@ -43,13 +59,16 @@ export async function openPglite(dataDir: string, { fromTemplate = true }: OpenO
       await pglite.query('SELECT 1');
     },
     async close() {
-      await pglite.close();
+      try {
+        await pglite.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }
 
 async function prepareDataDir(dataDir: string, fromTemplate: boolean): Promise<void> {
-  if (dataDir.startsWith('memory://')) return;
   if (fromTemplate) await copyTemplateCluster(dataDir);
   mkdirSync(dataDir, { recursive: true });
 }

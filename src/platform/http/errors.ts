@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { DependencyUnavailable } from '../dependency-unavailable.ts';
 
 /** Every error body's `code`: clients switch on it, never on the message. */
 export const ERROR_CODES = [
@@ -92,11 +93,18 @@ const CODE_BY_FASTIFY_ERROR: Record<string, ErrorCode> = {
 };
 
 /**
- * Any error, as what the client is told. A 5xx that no handler chose to explain (an HttpError)
+ * Any error, as what the client is told. A server the request needs being out of reach is 503
+ * with Retry-After, wherever it was met. A 5xx that no handler chose to explain (an HttpError)
  * says nothing more than "internal server error": no stack, no SQL.
  */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  if (error instanceof DependencyUnavailable) {
+    return new HttpError(503, `service unavailable (${error.message}): try again in a few seconds`, {
+      code: 'service_unavailable',
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+    });
+  }
   const { statusCode, code, message } = error as { statusCode?: unknown; code?: unknown; message?: string };
   const status = typeof statusCode === 'number' && statusCode >= 400 && statusCode < 600 ? statusCode : 500;
   if (status >= 500) return new HttpError(status, 'internal server error', { code: 'internal' });

@@ -109,9 +109,9 @@ function constrainsValues(params: JsonSchema): boolean {
   );
 }
 
-function isErrorBody(schema: unknown): boolean {
-  const properties = (schema as JsonSchema | undefined)?.properties as JsonSchema | undefined;
-  return properties?.error !== undefined;
+/** The error body every route shares, as opposed to one that adds to it (readiness names its dependencies). */
+function isSharedErrorBody(schema: JsonSchema | undefined): boolean {
+  return schema === undefined || JSON.stringify(schema) === JSON.stringify(ErrorBody);
 }
 
 /**
@@ -139,9 +139,10 @@ function documentRoute(schema: FastifySchema, documentation: RouteDocumentation)
     if (status === 408 && !takesBody) {
       // Headers that do not arrive within 10 s: Node.js's HTTP server answers before any route runs.
       response[status] = { type: 'null', 'x-response-description': LATE_HEADERS };
-    } else if (status >= 400 && (declared === undefined || isErrorBody(declared))) {
+    } else if (status >= 400) {
       const { description, headers } = ERROR_RESPONSES[status] ?? { description: 'Refused' };
-      response[status] = { ...ErrorBody, 'x-response-description': description, ...(headers && { headers }) };
+      const body = isSharedErrorBody(declared) ? ErrorBody : declared;
+      response[status] = { ...body, 'x-response-description': description, ...(headers && { headers }) };
     } else {
       const description =
         (declared?.description as string | undefined) ??
