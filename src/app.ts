@@ -17,6 +17,7 @@ import { AccessLog } from './platform/http/access-log.ts';
 import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeouts.ts';
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
+import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
 import { recordRequestDurations } from './platform/http/request-metrics.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installValidation } from './platform/http/validation.ts';
@@ -107,13 +108,19 @@ export async function buildApp(deps: AppDependencies) {
       },
     },
   });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Cheershare API', version: '1.0.0', description: 'Phone OTP signup and scheduled image creatives.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(
+    swagger,
+    swaggerOptions({
+      info: {
+        title: 'Cheershare API',
+        version: '1.0.0',
+        description: 'Phone OTP signup and scheduled image creatives.',
+        // No licence has been granted for this API: all rights reserved. The URL is relative to the server.
+        license: { name: 'Proprietary', url: '/docs' },
+      },
+    }),
+  );
+  await app.register(swaggerUi, swaggerUiOptions());
 
   // Public routes: a stale token in the header never blocks them.
   await app.register(healthRoutes, { checks: deps.readinessChecks });

@@ -11,6 +11,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> = 
     {
       schema: {
         tags: ['auth'],
+        operationId: 'getMe',
         summary: 'The signed-in user',
         response: { 200: Type.Object({ user: UserSchema }) },
       },
@@ -23,6 +24,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> = 
     {
       schema: {
         tags: ['auth'],
+        operationId: 'logOut',
         summary: 'Revoke the token used (or, with all=true, every token of the user)',
         querystring: Type.Object({ all: Type.Boolean({ default: false }) }, { additionalProperties: false }),
         response: { 204: Type.Null(), 400: ErrorBody },

@@ -30,15 +30,62 @@ export interface SignupOptions {
 
 const HOUR_MS = 60 * 60 * 1000;
 
+const PhoneNumber = Type.String({ maxLength: 64, description: 'E.164, or a national number of DEFAULT_COUNTRY' });
+
+// Validated as one object, so that a body of neither phase is refused with the field to blame
+// ("name is required to request a code") rather than "must match exactly one schema in oneOf".
 const SignupBody = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Required when requesting a code; ignored when verifying.' })),
-    phone_number: Type.String({ maxLength: 64, description: 'E.164, or a national number of DEFAULT_COUNTRY' }),
+    phone_number: PhoneNumber,
     otp: Type.Optional(Type.String({ description: 'The code received by SMS; present to verify, absent to request one.' })),
   },
   { additionalProperties: false },
 );
 
+const CodeRequest = Type.Object(
+  {
+    name: Type.String({ description: 'The name a new account gets: 1–100 characters once trimmed, no control characters' }),
+    phone_number: PhoneNumber,
+  },
+  { title: 'SignupCodeRequest', additionalProperties: false, description: 'Phase 1: send a one-time code by SMS' },
+);
+
+const CodeVerification = Type.Object(
+  {
+    phone_number: PhoneNumber,
+    otp: Type.String({ pattern: '^[0-9]+$', description: 'The code received by SMS (OTP_LENGTH digits)' }),
+    name: Type.Optional(Type.String({ description: 'Ignored' })),
+  },
+  { title: 'SignupVerification', additionalProperties: false, description: 'Phase 2: verify the code to get a bearer token' },
+);
+
+/** The body as clients read it: one of the two phases, told apart by `otp`. */
+const DocumentedSignupBody = {
+  oneOf: [CodeRequest, CodeVerification],
+  'x-examples': {
+    requestCode: { summary: 'Phase 1: request a code', value: { name: 'Asha', phone_number: '+919876543210' } },
+    verifyCode: { summary: 'Phase 2: verify it', value: { phone_number: '+919876543210', otp: '123456' } },
+  },
+};
+
+const CodeSent = Type.Object(
+  { success: Type.Boolean(), message: Type.String() },
+  { title: 'SignupCodeSent', additionalProperties: false },
+);
+
+const SignedIn = Type.Object(
+  {
+    success: Type.Boolean(),
+    message: Type.String(),
+    data: UserSchema,
+    token: Type.String({ description: 'The bearer token: `Authorization: Bearer <token>`' }),
+    expiry: Type.String({ format: 'date-time' }),
+  },
+  { title: 'SignedIn' },
+);
+
+// Serialized as one object with the verify phase's fields optional; documented as either answer.
 const SignupResponse = Type.Object({
   success: Type.Boolean(),
   message: Type.String(),
@@ -133,10 +180,12 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
     {
       schema: {
         tags: ['auth'],
+        operationId: 'signUp',
         summary: 'Request a one-time code by SMS (no otp), or verify one (with otp) to get a bearer token',
         body: SignupBody,
         response: { 200: SignupResponse, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
+      config: { openapi: { body: DocumentedSignupBody, response: { 200: { oneOf: [CodeSent, SignedIn] } } } },
       // Every refusal, counted by what the client is told (the body may be anything here, or none).
       onError: async (request, _reply, error) => {
         const verifying = (request.body as { otp?: unknown } | null | undefined)?.otp !== undefined;

@@ -9,13 +9,16 @@ export interface User {
   version: number;
 }
 
-export const UserSchema = Type.Object({
-  id: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' }),
-  name: Type.String(),
-  phone_number: Type.String(),
-  version: Type.Integer(),
-});
+export const UserSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    created_at: Type.String({ format: 'date-time' }),
+    name: Type.String(),
+    phone_number: Type.String({ description: 'E.164' }),
+    version: Type.Integer(),
+  },
+  { title: 'User' },
+);
 
 /** A user as the API shows it (`created_at` in RFC 3339). */
 export function userJson(user: User) {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fresh from 'fresh';
 import parseRange from 'range-parser';
 import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import { ACCEPTED_IMAGE_TYPES } from './image-type.ts';
 import { contentTypeOf, FILE_CACHE_CONTROL, isStoredName, URL_PREFIX, type ByteRange, type Storage } from './storage/storage.ts';
 
 /** What every stored file is served with: it is never a page, never sniffed, and never changes. */
@@ -10,6 +11,11 @@ export const FILE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'cache-control': FILE_CACHE_CONTROL,
 } as const;
+
+/** The bytes of an image, as the document describes a file's 200 and 206. */
+const IMAGE = {
+  content: Object.fromEntries(ACCEPTED_IMAGE_TYPES.map(({ mime }) => [mime, { schema: { type: 'string', format: 'binary' } }])),
+};
 
 /**
  * `GET /uploads/<name>` (and HEAD): a stored file, from whichever storage is configured, so every
@@ -22,6 +28,7 @@ export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, 
     url: `${URL_PREFIX}:name`,
     schema: {
       tags: ['files'],
+      operationId: 'getFile',
       summary: 'A stored creative or variant (ranges, ETag and If-None-Match supported)',
       params: {
         type: 'object',
@@ -36,6 +43,7 @@ export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, 
         503: ErrorBody,
       },
     },
+    config: { openapi: { response: { 200: IMAGE, 206: IMAGE } } },
     handler: async (request, reply) => {
       // Judged on the path as sent, so `//name`, `./name` or a percent-encoded name are not served.
       const name = request.url.split('?')[0]!.slice(URL_PREFIX.length);

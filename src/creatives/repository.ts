@@ -4,30 +4,33 @@ import type { StoredImage } from './stored-image.ts';
 
 const NOT_YET = 'null for creatives stored before variants existed, until `npm run creatives:backfill` runs';
 
-export const CreativeSchema = Type.Object({
-  id: Type.Integer(),
-  creative_url: Type.String({ description: 'Path to fetch the image from, e.g. /uploads/<uuid>.png' }),
-  scheduled_at: Type.String({ format: 'date' }),
-  content_type: Type.Union([Type.String(), Type.Null()], { description: 'null for creatives the original server stored' }),
-  size_bytes: Type.Union([Type.Integer(), Type.Null()], { description: 'null for creatives the original server stored' }),
-  width: Type.Union([Type.Integer(), Type.Null()], { description: `As displayed (EXIF orientation applied); ${NOT_YET}` }),
-  height: Type.Union([Type.Integer(), Type.Null()], { description: `As displayed; ${NOT_YET}` }),
-  variants: Type.Union(
-    [
-      Type.Object({
-        thumb: Type.String({ description: 'WebP, 320 px wide (never wider than the image), first frame' }),
-        feed: Type.String({ description: 'WebP, 1080 px wide (never wider than the image), first frame' }),
-      }),
-      Type.Null(),
-    ],
-    { description: NOT_YET },
-  ),
-  placeholder: Type.Union([Type.String(), Type.Null()], {
-    description: `ThumbHash (base64) shown while the image loads; ${NOT_YET}`,
-  }),
-  // A Date in code, RFC 3339 in JSON.
-  created_at: Type.Unsafe<Date>(Type.String({ format: 'date-time' })),
-});
+export const CreativeSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    creative_url: Type.String({ description: 'Path to fetch the image from, e.g. /uploads/<uuid>.png' }),
+    scheduled_at: Type.String({ format: 'date' }),
+    content_type: Type.Union([Type.String(), Type.Null()], { description: 'null for creatives the original server stored' }),
+    size_bytes: Type.Union([Type.Integer(), Type.Null()], { description: 'null for creatives the original server stored' }),
+    width: Type.Union([Type.Integer(), Type.Null()], { description: `As displayed (EXIF orientation applied); ${NOT_YET}` }),
+    height: Type.Union([Type.Integer(), Type.Null()], { description: `As displayed; ${NOT_YET}` }),
+    variants: Type.Union(
+      [
+        Type.Object({
+          thumb: Type.String({ description: 'WebP, 320 px wide (never wider than the image), first frame' }),
+          feed: Type.String({ description: 'WebP, 1080 px wide (never wider than the image), first frame' }),
+        }),
+        Type.Null(),
+      ],
+      { description: NOT_YET },
+    ),
+    placeholder: Type.Union([Type.String(), Type.Null()], {
+      description: `ThumbHash (base64) shown while the image loads; ${NOT_YET}`,
+    }),
+    // A Date in code, RFC 3339 in JSON.
+    created_at: Type.Unsafe<Date>(Type.String({ format: 'date-time' })),
+  },
+  { title: 'Creative' },
+);
 
 /** A creative as the API shows it: the uploader is not exposed. */
 export type Creative = Static<typeof CreativeSchema>;

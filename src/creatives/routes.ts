@@ -34,6 +34,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'getScheduled',
         summary: "Everyone's creatives for today and tomorrow, oldest upload first, at most FEED_LIMIT a day",
         description:
           'FEED_LIMIT is in GET /meta (`feed_limit`); where a day has more, `truncated` says so and GET /feed pages through all of them.',
@@ -68,6 +69,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'getFeed',
         summary: "One day of everyone's creatives (today or tomorrow), a page at a time, oldest upload first",
         description: 'Keyset pages: creatives uploaded while paging come after every page already read, so each is seen once.',
         querystring: Type.Object(
@@ -113,6 +115,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'listMyCreatives',
         summary: "The caller's own creatives by scheduled date, a page at a time",
         querystring: Type.Object(
           {
@@ -157,6 +160,7 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
     {
       schema: {
         tags: ['creatives'],
+        operationId: 'deleteCreative',
         summary: 'Delete one of your creatives and its file',
         params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
         response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },

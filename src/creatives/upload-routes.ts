@@ -50,6 +50,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
       validatorCompiler: () => () => true,
       schema: {
         tags: ['creatives'],
+        operationId: 'uploadCreative',
         summary: 'Upload an image scheduled for a date',
         description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}) and the image must decode whole; at most MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS (width × height × frames); the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. What is stored has no EXIF, XMP, IPTC or comments, is upright, and has thumb and feed WebP variants. Per person at most UPLOADS_PER_USER_PER_HOUR uploads (429 with Retry-After) and USER_QUOTA_BYTES stored (413 quota_exceeded; deleting a creative frees its bytes); 507 insufficient_storage when the server's disk is nearly full. GET /meta gives the figures.`,
         security: [{ bearer: [] }],

@@ -30,7 +30,7 @@ const NotReady = Type.Object(ErrorBody.properties, { additionalProperties: Depen
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { checks }) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], summary: 'The process is running', response: { 200: Status } } },
+    { schema: { tags: ['health'], operationId: 'getHealth', summary: 'The process is running', response: { 200: Status } } },
     async () => ({
       status: 'ok',
     }),
@@ -41,6 +41,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     {
       schema: {
         tags: ['health'],
+        operationId: 'getReadiness',
         summary:
           'The database answers (Redis is reported, not required); 503 once shutdown has begun (answered before any route)',
         response: { 200: Readiness, 503: NotReady },

@@ -43,7 +43,14 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (
 ) => {
   app.get(
     '/meta',
-    { schema: { tags: ['meta'], summary: 'Limits and the current date, for client-side validation', response: { 200: Meta } } },
+    {
+      schema: {
+        tags: ['meta'],
+        operationId: 'getMeta',
+        summary: 'Limits and the current date, for client-side validation',
+        response: { 200: Meta },
+      },
+    },
     async () => ({
       timezone: config.appTimezone,
       today: todayIn(config.appTimezone),
