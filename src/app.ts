@@ -58,7 +58,8 @@ export async function buildApp(deps: AppDependencies) {
   app.decorateRequest('user', null);
   app.decorateRequest('token', null);
 
-  app.addHook('onRequest', dropInvalidForwardedFor);
+  // Without trusted proxies the header is never read.
+  if (config.trustProxy !== false) app.addHook('onRequest', dropInvalidForwardedFor);
   // Hooks on every request take a callback: an async one costs a promise and a turn of the
   // microtask queue per request. (Requests already in flight when shutdown begins are told to
   // close their connection by the server, which tracks them: src/server.ts.)

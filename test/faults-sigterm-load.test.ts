@@ -33,7 +33,12 @@ test('SIGTERM under 100 connections of GET /scheduled: every request the server 
   dirs.push(dirname(dataDir), uploadDir);
   const db = await openPglite(dataDir);
   const user = await createSignedInUser(db).finally(() => db.close());
-  const server = await startServerProcess({ DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, SHUTDOWN_TIMEOUT_SECONDS: '20' });
+  const server = await startServerProcess({
+    DATA_DIR: dataDir,
+    UPLOAD_DIR: uploadDir,
+    SHUTDOWN_TIMEOUT_SECONDS: '20',
+    LOG_LEVEL: 'debug',
+  });
 
   const statuses = new Map<number, number>();
   const errors = new Map<string, number>();

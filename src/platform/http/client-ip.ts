@@ -1,5 +1,5 @@
 import { isIP, isIPv6 } from 'node:net';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TrustProxy } from '../../config.ts';
 
 /**
@@ -19,14 +19,15 @@ export function trustProxyOption(trustProxy: TrustProxy): boolean | string[] | (
  * "address" for every request and grow the limiter without bound. Without them, the next entry
  * counts, or the socket's address.
  */
-export async function dropInvalidForwardedFor(request: FastifyRequest): Promise<void> {
+export function dropInvalidForwardedFor(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
   const header = request.raw.headers['x-forwarded-for'];
-  if (typeof header !== 'string') return;
-  const entries = header.split(',').map((entry) => entry.trim());
-  const addresses = entries.filter((entry) => isIP(entry) !== 0);
-  if (addresses.length === entries.length) return;
-  if (addresses.length === 0) delete request.raw.headers['x-forwarded-for'];
-  else request.raw.headers['x-forwarded-for'] = addresses.join(', ');
+  if (typeof header === 'string') {
+    const entries = header.split(',').map((entry) => entry.trim());
+    const addresses = entries.filter((entry) => isIP(entry) !== 0);
+    if (addresses.length === 0) delete request.raw.headers['x-forwarded-for'];
+    else if (addresses.length < entries.length) request.raw.headers['x-forwarded-for'] = addresses.join(', ');
+  }
+  done();
 }
 
 /** The keys a client's address is limited under. */
