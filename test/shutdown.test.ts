@@ -73,8 +73,10 @@ describe('graceful shutdown of the real process', { concurrency: 2, timeout: 240
     // Idle keep-alive connections are closed at once, with the listening socket.
     await idle.closed;
     assert.equal(idle.text, '', 'closed without a response');
+    // A connection error either way (SPEC): refused once the listener is gone, or reset when the
+    // handshake landed in the listener's backlog just before it closed.
     await assert.rejects(fetch(`${server.url}/healthz`), (error: Error & { cause?: { code?: string } }) => {
-      assert.equal(error.cause?.code, 'ECONNREFUSED');
+      assert.ok(['ECONNREFUSED', 'ECONNRESET'].includes(error.cause?.code ?? ''), error.cause?.code);
       return true;
     });
 
