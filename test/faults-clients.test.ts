@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPglite } from '../src/platform/db/pglite.ts';
-import { tempDir } from './support/backends.ts';
-import { migratedDataDir } from './support/embedded.ts';
 import { png } from './support/images.ts';
 import { uploadForm } from './support/multipart.ts';
 import { eventually } from './support/wait.ts';
 import { RawConnection } from './support/raw-http.ts';
-import { killStrayProcesses, startServerProcess, type ServerProcess } from './support/server-process.ts';
-import { createSignedInUser, type SignedInUser } from './support/users.ts';
+import { embeddedServerWithUser } from './support/faults.ts';
+import { killStrayProcesses, type ServerProcess } from './support/server-process.ts';
+import type { SignedInUser } from './support/users.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -22,22 +19,11 @@ after(() => {
 const TIMEOUT_SECONDS = 2;
 const today = () => new Date().toISOString().slice(0, 10);
 
-async function embeddedServer(
-  env: Record<string, string> = {},
-): Promise<{ server: ServerProcess; user: SignedInUser; uploadDir: string }> {
-  const dataDir = await migratedDataDir();
-  const uploadDir = tempDir();
-  dirs.push(dirname(dataDir), uploadDir);
-  const db = await openPglite(dataDir);
-  const user = await createSignedInUser(db).finally(() => db.close());
-  const server = await startServerProcess({
-    DATA_DIR: dataDir,
-    UPLOAD_DIR: uploadDir,
-    REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-    UPLOAD_IDLE_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-    ...env,
-  });
-  return { server, user, uploadDir };
+function embeddedServer(env: Record<string, string> = {}) {
+  return embeddedServerWithUser(
+    { REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS), UPLOAD_IDLE_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS), ...env },
+    dirs,
+  );
 }
 
 /** Headers and the first `sent` bytes of an upload of `form`; the rest is the caller's to send (or not). */

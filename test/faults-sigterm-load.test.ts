@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPglite } from '../src/platform/db/pglite.ts';
-import { tempDir } from './support/backends.ts';
-import { migratedDataDir } from './support/embedded.ts';
-import { killStrayProcesses, startServerProcess } from './support/server-process.ts';
-import { createSignedInUser } from './support/users.ts';
+import { embeddedServerWithUser } from './support/faults.ts';
+import { killStrayProcesses } from './support/server-process.ts';
 
 interface LoadRun {
   on(event: 'response', listener: (client: unknown, status: number) => void): void;
@@ -28,17 +24,7 @@ after(() => {
 });
 
 test('SIGTERM under 100 connections of GET /scheduled: every request the server took is answered (200, or 503 with Connection: close), exit 0', async (t) => {
-  const dataDir = await migratedDataDir();
-  const uploadDir = tempDir();
-  dirs.push(dirname(dataDir), uploadDir);
-  const db = await openPglite(dataDir);
-  const user = await createSignedInUser(db).finally(() => db.close());
-  const server = await startServerProcess({
-    DATA_DIR: dataDir,
-    UPLOAD_DIR: uploadDir,
-    SHUTDOWN_TIMEOUT_SECONDS: '20',
-    LOG_LEVEL: 'debug',
-  });
+  const { server, user } = await embeddedServerWithUser({ SHUTDOWN_TIMEOUT_SECONDS: '20', LOG_LEVEL: 'debug' }, dirs);
 
   const statuses = new Map<number, number>();
   const errors = new Map<string, number>();

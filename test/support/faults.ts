@@ -1,4 +1,10 @@
 import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
+import { openPglite } from '../../src/platform/db/pglite.ts';
+import { tempDir } from './backends.ts';
+import { migratedDataDir } from './embedded.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { createSignedInUser, type SignedInUser } from './users.ts';
 
 export interface TimedResponse {
   status: number;
@@ -40,4 +46,21 @@ export function assertUnavailable(response: TimedResponse, withinMs: number, wha
   assert.equal(response.body.code, 'service_unavailable', what);
   assert.match(response.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/, `${what}: Retry-After`);
   assert.ok(response.ms < withinMs, `${what}: answered in ${Math.round(response.ms)} ms, limit ${withinMs} ms`);
+}
+
+/**
+ * A server process on a fresh, migrated embedded database that already has a signed-in user;
+ * the directories it made are pushed onto `dirs` for the caller to remove.
+ */
+export async function embeddedServerWithUser(
+  env: Record<string, string>,
+  dirs: string[],
+): Promise<{ server: ServerProcess; user: SignedInUser; uploadDir: string }> {
+  const dataDir = await migratedDataDir();
+  const uploadDir = tempDir();
+  dirs.push(dirname(dataDir), uploadDir);
+  const db = await openPglite(dataDir);
+  const user = await createSignedInUser(db).finally(() => db.close());
+  const server = await startServerProcess({ DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, ...env });
+  return { server, user, uploadDir };
 }
