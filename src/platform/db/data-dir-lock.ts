@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from '
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isRunning } from '../process.ts';
 
 /** Another live process has the embedded database open. */
 export class DataDirInUse extends Error {
@@ -97,12 +98,7 @@ function readHolder(path: string): LockHolder | undefined {
 function isAlive({ pid, host }: LockHolder): boolean {
   if (host !== hostname()) return true;
   if (pid === process.pid || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isRunning(pid);
 }
 
 /**
