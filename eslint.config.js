@@ -47,7 +47,7 @@ export default tseslint.config(
     },
   },
   { files: ['scripts/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
-  // Type-checked against the types generated from the live OpenAPI document by test/openapi-client.test.ts.
+  // Type-checked against the types generated from the live OpenAPI document by test/process/openapi-client.test.ts.
   {
     files: ['docs/**/*.ts'],
     ...tseslint.configs.disableTypeChecked,
