@@ -2,28 +2,17 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { accountRoutes } from './auth/account-routes.ts';
-import { protectScope } from './auth/guard.ts';
-import { signupRoutes } from './auth/signup-routes.ts';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AppDependencies } from './container.ts';
-import { fileRoutes } from './creatives/file-routes.ts';
-import { ACCEPTED_IMAGE_TYPES } from './creatives/image-type.ts';
-import { VARIANT_WIDTHS } from './creatives/images.ts';
-import { creativesRoutes, MAX_PAGE } from './creatives/routes.ts';
-import { uploadRoutes } from './creatives/upload-routes.ts';
 import { DependencyUnavailable } from './platform/dependency-unavailable.ts';
 import { AccessLog } from './platform/http/access-log.ts';
 import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeouts.ts';
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
-import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
+import { ErrorCodeRegistry, errorBody, HttpError, notFound, toHttpError } from './platform/http/errors.ts';
 import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
 import { recordRequestDurations } from './platform/http/request-metrics.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installValidation } from './platform/http/validation.ts';
-import { healthRoutes } from './system/health.ts';
-import { metaRoutes } from './system/meta.ts';
-import { webRoutes } from './system/web.ts';
 
 /** JSON bodies (signup) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES instead. */
 export const JSON_BODY_LIMIT = 100 * 1024;
@@ -31,6 +20,9 @@ export const JSON_BODY_LIMIT = 100 * 1024;
 /** Builds the HTTP application from its dependencies; it does not listen (tests call `inject`). */
 export async function buildApp(deps: AppDependencies) {
   const { config, lifecycle } = deps;
+  const features = [deps.system, deps.auth, deps.creatives];
+  const errorCodes = new ErrorCodeRegistry();
+  for (const feature of features) errorCodes.register(feature.errorCodes);
   const app = Fastify({
     loggerInstance: deps.logger,
     trustProxy: trustProxyOption(config.trustProxy),
@@ -44,7 +36,7 @@ export async function buildApp(deps: AppDependencies) {
     // The router answers these itself, before any hook; say them in our format. A path that
     // cannot be percent-decoded names no resource, so it is not found like any other.
     frameworkErrors: (error, request, reply) => {
-      const answer = error.code === 'FST_ERR_BAD_URL' ? new HttpError(404, notFoundMessage(request)) : toHttpError(error);
+      const answer = error.code === 'FST_ERR_BAD_URL' ? notFound(request) : toHttpError(error);
       void (reply as FastifyReply).code(answer.statusCode).header('x-request-id', request.id).send(errorBody(answer));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -77,7 +69,7 @@ export async function buildApp(deps: AppDependencies) {
     // No route: refused here, in our format, before any body is read (Fastify's not-found handler
     // would run after reading it, or until REQUEST_TIMEOUT_SECONDS for one that never comes).
     if (request.is404) {
-      void reply.code(404).send(errorBody(new HttpError(404, notFoundMessage(request))));
+      void reply.code(404).send(errorBody(notFound(request)));
       return;
     }
     done();
@@ -88,8 +80,7 @@ export async function buildApp(deps: AppDependencies) {
     if (error instanceof DependencyUnavailable) {
       // Not a bug: a warning naming what is out of reach, without a stack.
       request.log.warn({ dependency: error.dependency, cause: String(error.cause) }, 'request failed: dependency unavailable');
-    } else if (answer.statusCode >= 500 && answer.code !== 'sms_budget_exhausted') {
-      // A spent SMS budget is the service saying no, not a fault: the route alerts once an hour.
+    } else if (answer.statusCode >= 500 && !errorCodes.isExpected(answer.code)) {
       request.log.error({ err: error }, 'request failed');
     }
     return reply.code(answer.statusCode).headers(answer.headers).send(errorBody(answer));
@@ -112,6 +103,20 @@ export async function buildApp(deps: AppDependencies) {
       },
     },
   });
+  await registerDocs(app, errorCodes);
+  // Public routes: a stale token in the header never blocks them.
+  for (const feature of features) await feature.publicRoutes?.(app);
+  // Protected routes: authentication happens once, here, before anything else of the request.
+  await app.register(async (scope) => {
+    deps.auth.protect(scope);
+    for (const feature of features) await feature.protectedRoutes?.(scope);
+  });
+
+  return app;
+}
+
+/** The OpenAPI document at /docs/json (every registered error code in it) and its UI at /docs. */
+async function registerDocs(app: FastifyInstance, errorCodes: ErrorCodeRegistry): Promise<void> {
   await app.register(
     swagger,
     swaggerOptions({
@@ -122,35 +127,10 @@ export async function buildApp(deps: AppDependencies) {
         // No licence has been granted for this API: all rights reserved. The URL is relative to the server.
         license: { name: 'Proprietary', url: '/docs' },
       },
+      errorCodes,
     }),
   );
   await app.register(swaggerUi, swaggerUiOptions());
-
-  // Public routes: a stale token in the header never blocks them.
-  await app.register(healthRoutes, { checks: deps.readinessChecks });
-  await app.register(metaRoutes, {
-    config,
-    acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime),
-    variantWidths: VARIANT_WIDTHS,
-    pageLimitMax: MAX_PAGE,
-  });
-  await app.register(signupRoutes, deps);
-  await app.register(fileRoutes, { storage: deps.storage });
-  await app.register(webRoutes);
-
-  // Protected routes: authentication happens once, here, before anything else of the request.
-  await app.register(async (scope) => {
-    protectScope(scope, deps.sessions);
-    await scope.register(accountRoutes, { sessions: deps.sessions });
-    await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
-    await scope.register(uploadRoutes, { creatives: deps.creatives, images: deps.images, rules: config, metrics: deps.metrics });
-  });
-
-  return app;
-}
-
-function notFoundMessage(request: FastifyRequest): string {
-  return `${request.method} ${request.url.split('?')[0]} not found`;
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;

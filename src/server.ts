@@ -68,7 +68,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const busy = new Set([...inFlight.keys()].map((request) => request.socket));
     for (const socket of connections) if (!busy.has(socket)) socket.destroy();
   };
-  const cleanup = startPeriodicCleanup(deps.cleanupTasks, logger);
+  const cleanup = startPeriodicCleanup(deps.periodicTasks, logger);
 
   const shutdown = async (signal: string): Promise<number> => {
     deps.lifecycle.shuttingDown = true;

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import { clientAddressKeys, type ClientKeys } from '../platform/http/client-ip.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
-import type { Metrics } from '../platform/metrics.ts';
+import type { AuthMetrics } from './metrics.ts';
 import { unauthorized } from './guard.ts';
 import type { OtpService } from './otp/service.ts';
 import type { TestNumbers } from './otp/test-numbers.ts';
@@ -15,6 +15,7 @@ import type { SmsBudget } from './sms-budget.ts';
 import { smsRefusal, type SmsRefusal } from './sms-eligibility.ts';
 import type { SmsSender } from './sms/sender.ts';
 import { findOrCreateUser, UserSchema, userJson } from './users.ts';
+import { HOUR_MS } from '../platform/calendar.ts';
 
 export interface SignupOptions {
   config: Config;
@@ -25,10 +26,8 @@ export interface SignupOptions {
   smsBudget: SmsBudget;
   testNumbers: TestNumbers;
   sessions: Sessions;
-  metrics: Metrics;
+  metrics: AuthMetrics;
 }
-
-const HOUR_MS = 60 * 60 * 1000;
 
 const PhoneNumber = Type.String({ maxLength: 64, description: 'E.164, or a national number of DEFAULT_COUNTRY' });
 

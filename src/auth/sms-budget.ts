@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Queryable } from '../platform/db/database.ts';
 import type { Clock } from './rate-limit/limiter.ts';
-
-const HOUR_MS = 60 * 60 * 1000;
+import { HOUR_MS } from '../platform/calendar.ts';
 
 export type BudgetResult =
   | { allowed: true }

@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import fresh from 'fresh';
 import parseRange from 'range-parser';
-import { ErrorBody, HttpError } from '../platform/http/errors.ts';
+import { ErrorBody, HttpError, notFound } from '../platform/http/errors.ts';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.ts';
 import { contentTypeOf, FILE_CACHE_CONTROL, isStoredName, URL_PREFIX, type ByteRange, type Storage } from './storage/storage.ts';
 
@@ -86,8 +86,4 @@ function requestedRange(header: string | undefined, size: number): ByteRange & {
   // -2: malformed, which a server ignores; so are other units than bytes.
   if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return whole;
   return { ...ranges[0]!, partial: true };
-}
-
-function notFound(request: FastifyRequest): HttpError {
-  return new HttpError(404, `${request.method} ${request.url.split('?')[0]} not found`, { code: 'not_found' });
 }

@@ -1,8 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import { HttpError } from '../platform/http/errors.ts';
-
-const HOUR_MS = 60 * 60 * 1000;
+import { HOUR_MS } from '../platform/calendar.ts';
 
 export interface UploadLimitSettings {
   perUserPerHour: number;

@@ -9,7 +9,7 @@ import { addDays, isCalendarDate, todayIn } from '../platform/calendar.ts';
 import type { Config } from '../config.ts';
 import { CreativeSchema } from './repository.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
-import type { Metrics } from '../platform/metrics.ts';
+import type { CreativesMetrics } from './metrics.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
 import type { ImageProcessor, ImageRefusal } from './images.ts';
 import type { CreativesService } from './service.ts';
@@ -21,7 +21,7 @@ export interface UploadOptions {
   creatives: CreativesService;
   images: ImageProcessor;
   rules: UploadRules;
-  metrics: Metrics;
+  metrics: CreativesMetrics;
 }
 
 /** `scheduled_at` is ten characters; anything much longer is refused without being buffered. */

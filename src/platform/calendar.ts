@@ -1,5 +1,8 @@
 /** Calendar dates as `YYYY-MM-DD` strings, which sort and compare as text. */
 
+/** The window of every hourly limit (codes, uploads, the SMS budget). */
+export const HOUR_MS = 60 * 60 * 1000;
+
 // Building a formatter costs more than formatting; zones come from clients (`?tz=`, in any letter
 // case), so the cache is bounded.
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -1,32 +1,25 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolUse } from './db/database.ts';
 
-/** The SMS budget shared by every instance: its size, and how much of it is used (read from Redis or the database at each scrape). */
-export interface SmsBudgetSource {
-  limit: number;
-  used: () => Promise<number>;
-}
-
 /** What to export besides the counters: process metrics, and where the gauges read their values at each scrape. */
 export interface MetricsOptions {
   /** Process and event-loop metrics (prom-client's defaults): only when someone scrapes them. */
   processMetrics?: boolean;
   pool?: () => PoolUse;
   backgroundTasks?: () => number;
-  smsBudget?: SmsBudgetSource;
 }
 
 type CacheResult = 'hit' | 'miss';
 
 // Seconds: from a cached feed (about a millisecond) to an upload over a slow link.
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const IMAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * One instance's Prometheus metrics, in a registry of their own (each app, and so each test, has
- * its own). Features pass only bounded names as label values — outcomes, error codes, limit and
+ * its own): the mechanisms' (request durations, limits, caches, the pool, background work), and
+ * beside them each feature's, which it registers on `registry` (auth/metrics.ts,
+ * creatives/metrics.ts). Label values are bounded names only — outcomes, error codes, limit and
  * cache names, route patterns — never a phone number, token, address, code, user id or file name.
- * Counters are this instance's; what all instances share (the SMS budget) is read from its store.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -39,51 +32,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly otpRequests = new Counter({
-    name: 'otp_requests_total',
-    help: 'Requests for a one-time code, by outcome (sent, or the error code of the refusal)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly otpVerifications = new Counter({
-    name: 'otp_verifications_total',
-    help: 'Attempts to verify a one-time code, by outcome (verified, or the error code of the refusal)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly smsSends = new Counter({
-    name: 'sms_sends_total',
-    help: 'Text messages handed to the provider, by final outcome after retries (sent, failed)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-
   readonly rateLimitRefusals = new Counter({
     name: 'rate_limit_refusals_total',
     help: 'Requests refused by a rate limit, by the name of the limit',
     labelNames: ['limit'] as const,
-    registers: [this.registry],
-  });
-
-  readonly uploads = new Counter({
-    name: 'uploads_total',
-    help: 'Upload requests, by outcome (stored, or the error code of the refusal)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly uploadBytes = new Counter({
-    name: 'upload_bytes_total',
-    help: 'Bytes of the accepted uploads as stored (the stripped original; variants not counted)',
-    registers: [this.registry],
-  });
-
-  readonly imageProcessingDuration = new Histogram({
-    name: 'image_processing_seconds',
-    help: 'Time spent decoding an uploaded image and making its variants',
-    buckets: IMAGE_BUCKETS,
     registers: [this.registry],
   });
 
@@ -106,7 +58,7 @@ export class Metrics {
   });
 
   constructor(options: MetricsOptions = {}) {
-    const { processMetrics, pool, backgroundTasks, smsBudget } = options;
+    const { processMetrics, pool, backgroundTasks } = options;
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
     if (pool) {
       new Gauge({
@@ -139,7 +91,6 @@ export class Metrics {
         },
       });
     }
-    if (smsBudget) this.registerBudget(smsBudget);
   }
 
   /** Counts one cache's lookups in cache_lookups_total{cache=name}. */
@@ -149,36 +100,8 @@ export class Metrics {
     return (result) => pending[result]++;
   }
 
-  /** Runs `work`, timing it in image_processing_seconds whether it succeeds or throws. */
-  async timeImageProcessing<T>(work: () => Promise<T>): Promise<T> {
-    const end = this.imageProcessingDuration.startTimer();
-    try {
-      return await work();
-    } finally {
-      end();
-    }
-  }
-
   /** Prometheus text exposition of every metric. */
   scrape(): Promise<string> {
     return this.registry.metrics();
-  }
-
-  private registerBudget({ limit, used }: SmsBudgetSource): void {
-    new Gauge({
-      name: 'sms_budget_used',
-      help: 'Text messages sent in the current budget window, by every instance together',
-      registers: [this.registry],
-      // A read that fails reports NaN rather than failing the whole scrape: the other metrics still
-      // arrive while the store is down.
-      async collect() {
-        this.set(await used().catch(() => NaN));
-      },
-    });
-    new Gauge({
-      name: 'sms_budget_limit',
-      help: 'Text messages allowed in a budget window, by every instance together',
-      registers: [this.registry],
-    }).set(limit);
   }
 }

@@ -27,14 +27,18 @@ const Meta = Type.Object({
   page_limit_max: Type.Integer({ description: 'largest `limit` of GET /feed and GET /creatives' }),
 });
 
-/** `GET /meta` (public): the limits a client checks before it sends anything. */
-export interface MetaOptions {
-  config: Config;
+/** What /meta tells beside the configuration: facts of the other features, handed over by the container. */
+export interface ClientFacts {
   /** MIME types an upload may have. */
   acceptedTypes: string[];
   variantWidths: { thumb: number; feed: number };
   /** The largest page the paged routes give. */
   pageLimitMax: number;
+}
+
+/** `GET /meta` (public): the limits a client checks before it sends anything. */
+export interface MetaOptions extends ClientFacts {
+  config: Config;
 }
 
 export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (

@@ -23,14 +23,18 @@ for (const backend of databaseBackends) {
         `INSERT INTO tokens (hash, user_id, expiry, scope) VALUES ('\\x01'::bytea, $1, now() - interval '1 minute', 'authentication')`,
         [user.id],
       );
-      await t.deps.otp.store.replace('+919811111111', { id: crypto.randomUUID(), codeHash: Buffer.alloc(32), name: 'Gone' }, 1);
-      await t.deps.otp.issue('+919822222222', 'Pending');
-      await t.deps.rateLimiter.take([{ name: 'cleanup-test', key: 'cleanup-test', limit: 1, windowMs: 1_000, message: '' }]);
+      await t.deps.auth.otp.store.replace(
+        '+919811111111',
+        { id: crypto.randomUUID(), codeHash: Buffer.alloc(32), name: 'Gone' },
+        1,
+      );
+      await t.deps.auth.otp.issue('+919822222222', 'Pending');
+      await t.deps.auth.rateLimiter.take([{ name: 'cleanup-test', key: 'cleanup-test', limit: 1, windowMs: 1_000, message: '' }]);
       await sleep(20);
       clock += 2_000;
 
       const capture = capturingLogger();
-      await runCleanup(t.deps.cleanupTasks, capture.logger);
+      await runCleanup(t.deps.periodicTasks, capture.logger);
 
       const tokens = await t.deps.db.query<{ hash: Uint8Array }>('SELECT hash FROM tokens WHERE user_id = $1', [user.id]);
       assert.equal(tokens.rows.length, 1);
@@ -49,7 +53,7 @@ for (const backend of databaseBackends) {
     test('the token created now is not swept', async () => {
       const { user } = await createSignedInUser(t.deps.db);
       await createToken(t.deps.db, user.id, 1);
-      await runCleanup(t.deps.cleanupTasks, capturingLogger().logger);
+      await runCleanup(t.deps.periodicTasks, capturingLogger().logger);
       const { rows } = await t.deps.db.query('SELECT 1 FROM tokens WHERE user_id = $1', [user.id]);
       assert.equal(rows.length, 2);
     });

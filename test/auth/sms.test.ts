@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { BackgroundTasks } from '../../src/platform/background.ts';
 import { loadConfig } from '../../src/config.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
+import { AuthMetrics } from '../../src/auth/metrics.ts';
 import { backoffDelay, retry } from '../../src/platform/retry.ts';
 import { ConsoleSmsProvider } from '../../src/auth/sms/console.ts';
 import { createSmsProvider } from '../../src/auth/sms/create.ts';
@@ -151,7 +152,7 @@ describe('Twilio provider against a fake Twilio', () => {
 });
 
 /** sms_sends_total by outcome. */
-async function smsSends(metrics: Metrics): Promise<Record<string, number>> {
+async function smsSends(metrics: AuthMetrics): Promise<Record<string, number>> {
   const { values } = await metrics.smsSends.get();
   return Object.fromEntries(values.map(({ labels, value }) => [String(labels.outcome), value]));
 }
@@ -176,7 +177,7 @@ describe('SMS sender: background delivery with retries', () => {
       apiBase: fake.url,
     });
     const background = new BackgroundTasks(capture.logger);
-    const metrics = new Metrics();
+    const metrics = new AuthMetrics(new Metrics());
     return {
       capture,
       background,

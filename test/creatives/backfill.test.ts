@@ -59,8 +59,8 @@ for (const backend of databaseBackends) {
     const backfill = (onRow?: (outcome: RowOutcome) => void): Promise<BackfillSummary> =>
       backfillCreatives({
         db: t.deps.db,
-        creatives: t.deps.creatives,
-        images: t.deps.images,
+        creatives: t.deps.creatives.service,
+        images: t.deps.creatives.images,
         concurrency: 2,
         batchSize: 2,
         onRow,

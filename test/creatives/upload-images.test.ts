@@ -152,7 +152,7 @@ for (const backend of databaseBackends) {
       const photo = await halves(1200, 800).jpeg().toBuffer();
       let most = 0;
       let queued = 0;
-      const slots = t.deps.images.slots;
+      const slots = t.deps.creatives.images.slots;
       const watching = setInterval(() => {
         most = Math.max(most, slots.activeCount);
         queued = Math.max(queued, slots.pendingCount);

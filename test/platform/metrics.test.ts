@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { AuthMetrics } from '../../src/auth/metrics.ts';
+import { CreativesMetrics } from '../../src/creatives/metrics.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../../src/platform/metrics-server.ts';
 
@@ -14,11 +16,8 @@ describe('Metrics', () => {
   test('the gauges read their sources at each scrape', async () => {
     let used = 3;
     let tasks = 2;
-    const metrics = new Metrics({
-      pool: () => ({ inUse: 4, idle: 6, waiting: 1 }),
-      backgroundTasks: () => tasks,
-      smsBudget: { limit: 500, used: () => Promise.resolve(used) },
-    });
+    const metrics = new Metrics({ pool: () => ({ inUse: 4, idle: 6, waiting: 1 }), backgroundTasks: () => tasks });
+    new AuthMetrics(metrics, { limit: 500, used: () => Promise.resolve(used) });
     let text = await metrics.scrape();
     assert.equal(sample(text, 'sms_budget_used'), 3);
     assert.equal(sample(text, 'sms_budget_limit'), 500);
@@ -34,10 +33,8 @@ describe('Metrics', () => {
   });
 
   test('a budget store that cannot be read gives NaN, and the rest of the scrape still arrives', async () => {
-    const metrics = new Metrics({
-      processMetrics: true,
-      smsBudget: { limit: 10, used: () => Promise.reject(new Error('redis down')) },
-    });
+    const metrics = new Metrics({ processMetrics: true });
+    new AuthMetrics(metrics, { limit: 10, used: () => Promise.reject(new Error('redis down')) });
     const text = await metrics.scrape();
     assert.ok(Number.isNaN(sample(text, 'sms_budget_used')));
     assert.equal(sample(text, 'sms_budget_limit'), 10);
@@ -67,9 +64,10 @@ describe('Metrics', () => {
 
   test('image processing is timed whether it succeeds or throws', async () => {
     const metrics = new Metrics();
-    assert.equal(await metrics.timeImageProcessing(() => Promise.resolve(5)), 5);
+    const creatives = new CreativesMetrics(metrics);
+    assert.equal(await creatives.timeImageProcessing(() => Promise.resolve(5)), 5);
     await assert.rejects(
-      metrics.timeImageProcessing(() => Promise.reject(new Error('corrupt'))),
+      creatives.timeImageProcessing(() => Promise.reject(new Error('corrupt'))),
       /corrupt/,
     );
     assert.equal(sample(await metrics.scrape(), 'image_processing_seconds_count'), 2);
@@ -78,7 +76,8 @@ describe('Metrics', () => {
   test('two instances keep separate counts', async () => {
     const a = new Metrics();
     const b = new Metrics();
-    a.smsSends.inc({ outcome: 'sent' });
+    new AuthMetrics(a).smsSends.inc({ outcome: 'sent' });
+    new AuthMetrics(b);
     assert.equal(sample(await a.scrape(), 'sms_sends_total{outcome="sent"}'), 1);
     assert.equal(sample(await b.scrape(), 'sms_sends_total{outcome="sent"}'), undefined);
   });
@@ -88,7 +87,7 @@ describe('the metrics listener', () => {
   let server: MetricsServer;
   before(async () => {
     const metrics = new Metrics();
-    metrics.uploads.inc({ outcome: 'stored' });
+    new CreativesMetrics(metrics).uploads.inc({ outcome: 'stored' });
     server = await startMetricsServer(metrics.registry, { port: 0, host: '127.0.0.1' }, pino({ level: 'silent' }));
   });
   after(() => server.close());

@@ -3,6 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import { AuthMetrics } from '../../src/auth/metrics.ts';
+import { CreativesMetrics } from '../../src/creatives/metrics.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
 
 const ALERTS = 'deploy/prometheus/alerts.yml';
@@ -14,8 +16,9 @@ async function exportedNames(): Promise<Set<string>> {
     processMetrics: true,
     pool: () => ({ inUse: 0, idle: 1, waiting: 0 }),
     backgroundTasks: () => 0,
-    smsBudget: { limit: 100, used: () => Promise.resolve(0) },
   });
+  new AuthMetrics(metrics, { limit: 100, used: () => Promise.resolve(0) });
+  new CreativesMetrics(metrics);
   const names = new Set(['up']); // Prometheus's own, per target
   for (const [, name, type] of (await metrics.scrape()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
     names.add(name!);

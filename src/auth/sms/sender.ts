@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackgroundTasks } from '../../platform/background.ts';
 import { maskPhoneNumber } from '../phone.ts';
-import type { Metrics } from '../../platform/metrics.ts';
+import type { AuthMetrics } from '../metrics.ts';
 import { retry } from '../../platform/retry.ts';
 import { SmsError, type SmsProvider } from './provider.ts';
 
@@ -25,7 +25,7 @@ export class SmsSender {
     private readonly background: BackgroundTasks,
     private readonly log: FastifyBaseLogger,
     private readonly settings: SmsRetrySettings,
-    private readonly metrics: Metrics,
+    private readonly metrics: Pick<AuthMetrics, 'smsSends'>,
   ) {}
 
   send(to: string, body: string): void {

@@ -13,7 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { HttpError } from '../../platform/http/errors.ts';
+import { DependencyUnavailable } from '../../platform/dependency-unavailable.ts';
 import {
   contentTypeOf,
   FILE_CACHE_CONTROL,
@@ -39,15 +39,6 @@ export interface S3Settings {
 
 /** Where `put` streams an object before `commit` publishes it: never a stored name, swept when abandoned. */
 const PENDING = '.pending/';
-
-/** The bucket failed or could not be reached: uploads and file reads answer 503. */
-export class StorageUnavailableError extends HttpError {
-  constructor(cause: unknown) {
-    super(503, 'service unavailable: the file storage did not answer', { headers: { 'retry-after': '5' } });
-    this.cause = cause;
-    this.name = 'StorageUnavailableError';
-  }
-}
 
 /**
  * Creatives as objects in an S3-compatible bucket under `prefix`.
@@ -110,7 +101,7 @@ export class S3Storage implements Storage {
       counted.destroy();
       // The body's own error is the client's; anything else is the bucket's.
       if (body.errored) throw body.errored;
-      throw new StorageUnavailableError(error);
+      throw new DependencyUnavailable('storage', { cause: error });
     }
     const discard = () =>
       this.call((c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: pendingKey }))).then(() => {});
@@ -150,7 +141,7 @@ export class S3Storage implements Storage {
       return { size: head.ContentLength ?? 0, etag: head.ETag ?? `"${name}"`, modifiedAt: head.LastModified ?? new Date(0) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw new StorageUnavailableError(error);
+      throw new DependencyUnavailable('storage', { cause: error });
     }
   }
 
@@ -163,7 +154,7 @@ export class S3Storage implements Storage {
       return Body as Readable;
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw new StorageUnavailableError(error);
+      throw new DependencyUnavailable('storage', { cause: error });
     }
   }
 
@@ -234,7 +225,7 @@ export class S3Storage implements Storage {
     try {
       return await request(this.client);
     } catch (error) {
-      throw new StorageUnavailableError(error);
+      throw new DependencyUnavailable('storage', { cause: error });
     }
   }
 }

@@ -1,33 +1,60 @@
 import { Type } from 'typebox';
 import { DependencyUnavailable } from '../dependency-unavailable.ts';
 
-/** Every error body's `code`: clients switch on it, never on the message. */
-export const ERROR_CODES = [
-  'validation_failed',
-  'invalid_json',
-  'body_too_large',
-  'unauthorized',
-  'invalid_otp',
-  'rate_limited',
-  'sms_budget_exhausted',
-  'country_not_allowed',
-  'number_type_not_allowed',
-  'unsupported_media_type',
-  'file_too_large',
-  'image_too_large',
-  'quota_exceeded',
-  'insufficient_storage',
-  'not_found',
-  'range_not_satisfiable',
-  'request_timeout',
-  'service_unavailable',
-  'internal',
-] as const;
+/** What an error code means and the status it comes with, as the OpenAPI document says it. */
+export interface ErrorCodeDescription {
+  status: number;
+  description: string;
+  /** The service saying no rather than a fault: not logged as a failed request. */
+  expected?: boolean;
+}
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+/** Error codes by name: clients switch on the code, never on the message. */
+export type ErrorCodes = Readonly<Record<string, ErrorCodeDescription>>;
+
+/** The codes of the HTTP mechanisms themselves; each feature registers its own beside them. */
+export const PLATFORM_ERROR_CODES = {
+  validation_failed: { status: 400, description: 'the request does not match the schema' },
+  invalid_json: { status: 400, description: 'the body is not JSON' },
+  body_too_large: { status: 413, description: 'the body is larger than the operation accepts' },
+  unauthorized: { status: 401, description: 'no valid bearer token: missing, malformed, unknown, expired or revoked' },
+  rate_limited: { status: 429, description: 'too many requests' },
+  unsupported_media_type: { status: 415, description: 'the body is not of a type this operation accepts' },
+  not_found: { status: 404, description: 'not found' },
+  request_timeout: { status: 408, description: 'the body did not arrive in time' },
+  service_unavailable: { status: 503, description: 'a dependency is unavailable or the server is shutting down' },
+  internal: { status: 500, description: 'an unexpected failure; the details are logged, never answered' },
+} as const satisfies ErrorCodes;
+
+export type ErrorCode = string;
+
+/** Every code the app answers with: the platform's and those each feature registers. */
+export class ErrorCodeRegistry {
+  private readonly codes = new Map<string, ErrorCodeDescription>(Object.entries(PLATFORM_ERROR_CODES));
+
+  register(codes: ErrorCodes): this {
+    for (const [code, description] of Object.entries(codes)) {
+      if (this.codes.has(code)) throw new Error(`error code ${code} is registered twice`);
+      this.codes.set(code, description);
+    }
+    return this;
+  }
+
+  names(): string[] {
+    return [...this.codes.keys()];
+  }
+
+  withStatus(status: number): [code: string, description: ErrorCodeDescription][] {
+    return [...this.codes].filter(([, description]) => description.status === status);
+  }
+
+  isExpected(code: string): boolean {
+    return this.codes.get(code)?.expected === true;
+  }
+}
 
 /** The code an error gets when whoever threw it named none. */
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
+const CODE_BY_STATUS: Record<number, keyof typeof PLATFORM_ERROR_CODES> = {
   400: 'validation_failed',
   401: 'unauthorized',
   404: 'not_found',
@@ -36,7 +63,6 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   415: 'unsupported_media_type',
   429: 'rate_limited',
   503: 'service_unavailable',
-  507: 'insufficient_storage',
 };
 
 export function defaultCode(status: number): ErrorCode {
@@ -78,14 +104,15 @@ export interface ErrorBodyJson {
 export const ErrorBody = Type.Object(
   {
     error: Type.String({ description: 'For people; may change. Switch on `code`.' }),
-    code: Type.Unsafe<ErrorCode>({ type: 'string', enum: [...ERROR_CODES], description: 'Stable identifier of the error' }),
+    // Its enum, every registered code, is filled in by the OpenAPI document (platform/http/openapi.ts).
+    code: Type.String({ description: 'Stable identifier of the error' }),
     field: Type.Optional(Type.String({ description: 'The input to blame, when one is' })),
   },
   { title: 'Error' },
 );
 
 // Fastify's own 4xx errors, each with the code that names what the client did.
-const CODE_BY_FASTIFY_ERROR: Record<string, ErrorCode> = {
+const CODE_BY_FASTIFY_ERROR: Record<string, keyof typeof PLATFORM_ERROR_CODES> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
@@ -119,4 +146,9 @@ export function errorBody(error: HttpError): ErrorBodyJson {
   return error.field === undefined
     ? { error: error.message, code: error.code }
     : { error: error.message, code: error.code, field: error.field };
+}
+
+/** 404 for a request that names nothing this server has, in the words every not-found answer uses. */
+export function notFound(request: { method: string; url: string }): HttpError {
+  return new HttpError(404, `${request.method} ${request.url.split('?')[0]} not found`, { code: 'not_found' });
 }

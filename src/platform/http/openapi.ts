@@ -1,7 +1,7 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifySchema } from 'fastify';
-import { ErrorBody } from './errors.ts';
+import { ErrorBody, type ErrorCodeRegistry } from './errors.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -21,37 +21,32 @@ declare module 'fastify' {
 
 const RETRY_AFTER = { 'Retry-After': { type: 'integer', description: 'Seconds until the request may succeed' } };
 
-/** Every error status the API answers, as documented: what it means, its codes, and the headers that come with it. */
-const ERROR_RESPONSES: Record<number, { description: string; headers?: JsonSchema }> = {
-  400: {
-    description:
-      'The request is invalid (`validation_failed`, `invalid_json`, `country_not_allowed`, `number_type_not_allowed`); `field` names the input to blame when there is one',
-  },
+/** What each error status means and the headers that come with it; the codes come from the registry. */
+const ERROR_STATUSES: Record<number, { description: string; headers?: JsonSchema }> = {
+  400: { description: 'The request is invalid; `field` names the input to blame when there is one' },
   401: {
-    description:
-      'No valid bearer token: missing, malformed, unknown, expired or revoked (`unauthorized`); a wrong or expired code (`invalid_otp`)',
+    description: 'Not authenticated',
     headers: { 'WWW-Authenticate': { type: 'string', description: 'Always `Bearer`' } },
   },
-  404: { description: 'Not found (`not_found`)' },
+  404: { description: 'Not found' },
   408: {
-    description:
-      'The body did not arrive within REQUEST_TIMEOUT_SECONDS, or an upload paused too long (`request_timeout`); the connection is closed',
+    description: 'The body did not arrive within REQUEST_TIMEOUT_SECONDS, or an upload paused too long; the connection is closed',
   },
-  413: {
-    description:
-      'Too large: the body (`body_too_large`), the file (`file_too_large`), the image in pixels (`image_too_large`), or past the quota (`quota_exceeded`)',
-  },
-  415: { description: 'The body is not of a type this operation accepts (`unsupported_media_type`)' },
+  413: { description: 'Too large' },
+  415: { description: 'The body is not of a type this operation accepts' },
   416: { description: 'The requested range is outside the file' },
-  429: { description: 'Too many requests (`rate_limited`)', headers: RETRY_AFTER },
-  500: { description: 'An unexpected failure (`internal`); the details are logged, never answered' },
-  503: {
-    description:
-      'A dependency is unavailable or the server is shutting down (`service_unavailable`), or the hourly SMS budget is spent (`sms_budget_exhausted`)',
-    headers: RETRY_AFTER,
-  },
-  507: { description: 'The server has no room to store the upload (`insufficient_storage`)' },
+  429: { description: 'Too many requests', headers: RETRY_AFTER },
+  500: { description: 'An unexpected failure; the details are logged, never answered' },
+  503: { description: 'The service cannot answer now', headers: RETRY_AFTER },
+  507: { description: 'The server has no room to store the upload' },
 };
+
+/** A status as documented: its meaning, then each code it may carry and what that code says. */
+function errorResponse(status: number, codes: ErrorCodeRegistry): { description: string; headers?: JsonSchema } {
+  const { description, headers } = ERROR_STATUSES[status] ?? { description: 'Refused' };
+  const named = codes.withStatus(status).map(([code, meaning]) => `\`${code}\`: ${meaning.description}`);
+  return { description: named.length > 0 ? `${description} (${named.join('; ')})` : description, headers };
+}
 
 const LATE_HEADERS = 'The request headers did not arrive within 10 s; the connection is closed, with no body';
 
@@ -119,7 +114,7 @@ function isSharedErrorBody(schema: JsonSchema | undefined): boolean {
  * guards it, declares one), every status it can answer (errors with the error body), and its
  * documentation-only overrides.
  */
-function documentRoute(schema: FastifySchema, documentation: RouteDocumentation): FastifySchema {
+function documentRoute(schema: FastifySchema, documentation: RouteDocumentation, codes: ErrorCodeRegistry): FastifySchema {
   const security = schema.security ?? [];
   const params = schema.params as JsonSchema | undefined;
 
@@ -140,14 +135,14 @@ function documentRoute(schema: FastifySchema, documentation: RouteDocumentation)
       // Headers that do not arrive within 10 s: Node.js's HTTP server answers before any route runs.
       response[status] = { type: 'null', 'x-response-description': LATE_HEADERS };
     } else if (status >= 400) {
-      const { description, headers } = ERROR_RESPONSES[status] ?? { description: 'Refused' };
+      const { description, headers } = errorResponse(status, codes);
       const body = isSharedErrorBody(declared) ? ErrorBody : declared;
       response[status] = { ...body, 'x-response-description': description, ...(headers && { headers }) };
     } else {
       const description =
         (declared?.description as string | undefined) ??
         SUCCESS_DESCRIPTIONS[status] ??
-        ERROR_RESPONSES[status]?.description ??
+        ERROR_STATUSES[status]?.description ??
         'Answered';
       response[status] = { 'x-response-description': description, ...declared };
     }
@@ -201,10 +196,22 @@ function childPosition(key: string, parent: Position): Position {
 
 export interface OpenApiDocumentOptions {
   info: { title: string; version: string; description?: string; license: { name: string; url?: string } };
+  /** Every error code the app answers with: the enum of each error body's `code`. */
+  errorCodes: ErrorCodeRegistry;
+}
+
+/** Gives every error body's `code` (the shared body's, and those that extend it) the enum of the registered codes. */
+function listErrorCodes(node: unknown, codes: string[]): void {
+  if (node === null || typeof node !== 'object') return;
+  for (const child of Object.values(node)) listErrorCodes(child, codes);
+  const properties = (node as JsonSchema).properties as Record<string, JsonSchema> | undefined;
+  if (properties?.code && JSON.stringify(properties.code) === JSON.stringify(ErrorBody.properties.code)) {
+    properties.code = { ...properties.code, enum: codes };
+  }
 }
 
 /** @fastify/swagger's options: every route documented by `documentRoute`, named schemas hoisted. */
-export function swaggerOptions({ info }: OpenApiDocumentOptions): FastifyDynamicSwaggerOptions {
+export function swaggerOptions({ info, errorCodes }: OpenApiDocumentOptions): FastifyDynamicSwaggerOptions {
   return {
     openapi: {
       openapi: '3.0.3',
@@ -213,10 +220,11 @@ export function swaggerOptions({ info }: OpenApiDocumentOptions): FastifyDynamic
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The token POST /signup issues' } },
       },
     },
-    transform: ({ schema, url, route }) => ({ schema: documentRoute(schema, route.config?.openapi ?? {}), url }),
+    transform: ({ schema, url, route }) => ({ schema: documentRoute(schema, route.config?.openapi ?? {}, errorCodes), url }),
     transformObject: (document) => {
       const openapi = hoistTitledSchemas('openapiObject' in document ? document.openapiObject : document.swaggerObject);
       nameOperations(openapi.paths as Parameters<typeof nameOperations>[0]);
+      listErrorCodes(openapi, errorCodes.names());
       return openapi;
     },
   };

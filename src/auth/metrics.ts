@@ -1,0 +1,54 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Metrics } from '../platform/metrics.ts';
+
+/** The SMS budget shared by every instance: its size, and how much of it is used. */
+export interface SmsBudgetSource {
+  limit: number;
+  used: () => Promise<number>;
+}
+
+/** What sign-up counts, registered on the registry the platform hands it. */
+export class AuthMetrics {
+  readonly otpRequests: Counter<'outcome'>;
+  readonly otpVerifications: Counter<'outcome'>;
+  readonly smsSends: Counter<'outcome'>;
+  readonly rateLimitRefusals: Counter<'limit'>;
+
+  constructor(platform: Metrics, smsBudget?: SmsBudgetSource) {
+    const { registry } = platform;
+    this.rateLimitRefusals = platform.rateLimitRefusals;
+    const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['outcome'], registers: [registry] });
+    this.otpRequests = counter(
+      'otp_requests_total',
+      'Requests for a one-time code, by outcome (sent, or the error code of the refusal)',
+    );
+    this.otpVerifications = counter(
+      'otp_verifications_total',
+      'Attempts to verify a one-time code, by outcome (verified, or the error code of the refusal)',
+    );
+    this.smsSends = counter(
+      'sms_sends_total',
+      'Text messages handed to the provider, by final outcome after retries (sent, failed)',
+    );
+    if (smsBudget) registerSmsBudget(registry, smsBudget);
+  }
+}
+
+/** Read from Redis or the database at each scrape, so every instance reports the same value. */
+function registerSmsBudget(registry: Registry, { limit, used }: SmsBudgetSource): void {
+  new Gauge({
+    name: 'sms_budget_used',
+    help: 'Text messages sent in the current budget window, by every instance together',
+    registers: [registry],
+    // A read that fails reports NaN rather than failing the whole scrape: the other metrics still
+    // arrive while the store is down.
+    async collect() {
+      this.set(await used().catch(() => NaN));
+    },
+  });
+  new Gauge({
+    name: 'sms_budget_limit',
+    help: 'Text messages allowed in a budget window, by every instance together',
+    registers: [registry],
+  }).set(limit);
+}
