@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { png } from './support/images.ts';
-import { uploadForm } from './support/multipart.ts';
-import { processBackends, signUpThroughApi, UNLIMITED } from './support/process-backends.ts';
-import { RawConnection, type RawResponse } from './support/raw-http.ts';
-import { killStrayProcesses, startServerProcess, type ServerProcess } from './support/server-process.ts';
-import { uniquePhone } from './support/signup.ts';
+import { png } from '../support/images.ts';
+import { uploadForm } from '../support/multipart.ts';
+import { processBackends, signUpThroughApi, UNLIMITED } from '../support/process-backends.ts';
+import { RawConnection, type RawResponse } from '../support/raw-http.ts';
+import { killStrayProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { uniquePhone } from '../support/signup.ts';
 
 // Issue 19: a request answered before its body had arrived left its 408 timer behind, and when it
 // fired it threw on a stream no one read: one anonymous request stopped the process.
