@@ -21,6 +21,7 @@ import { CreativesService } from './creatives/service.ts';
 import { sweepOrphans } from './creatives/orphan-sweep.ts';
 import { openStorage } from './creatives/storage/open.ts';
 import type { Storage } from './creatives/storage/storage.ts';
+import { UploadAdmission } from './creatives/upload-admission.ts';
 import { UploadLimits } from './creatives/upload-limits.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
@@ -51,6 +52,8 @@ export interface AppDependencies {
   storage: Storage;
   sessions: Sessions;
   creatives: CreativesService;
+  /** Who may upload now: in-flight, temporary bytes, deadline, a fair turn at the image processor. */
+  uploadAdmission: UploadAdmission;
   /** Decodes and strips uploads and makes their variants, IMAGE_CONCURRENCY at a time. */
   images: ImageProcessor;
   metrics: Metrics;
@@ -132,6 +135,7 @@ export async function createDependencies(
     {
       perUserPerHour: config.uploadsPerUserPerHour,
       userQuotaBytes: config.userQuotaBytes,
+      imageSecondsPerUserPerHour: config.imageSecondsPerUserPerHour,
       disk: config.storage.kind === 'local' ? { directory: config.uploadDir, minFreeBytes: config.minFreeDiskBytes } : undefined,
     },
     now,
@@ -175,6 +179,13 @@ export async function createDependencies(
       config.feedLimit,
       config.publicFilesUrl,
     ),
+    uploadAdmission: new UploadAdmission(uploadLimits, {
+      inFlightPerUser: config.uploadsInFlightPerUser,
+      tempMaxBytes: config.uploadTempMaxBytes,
+      maxSeconds: config.uploadMaxSeconds,
+      userQuotaBytes: config.userQuotaBytes,
+      imageConcurrency: config.imageConcurrency,
+    }),
     images: new ImageProcessor({ maxPixels: config.maxImagePixels }, config.imageConcurrency),
     metrics,
     cleanupTasks: [
