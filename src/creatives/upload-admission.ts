@@ -66,10 +66,14 @@ export class UploadAdmission {
     }
   }
 
-  /** @internal For UploadTicket. */
-  arrive(person: { bytes: number }, storedBytes: number, bytes: number): void {
+  /**
+   * @internal For UploadTicket. The person's uploads arriving together count toward their quota;
+   * an upload arriving alone is judged by what it stores, once processed (stripping may shrink it).
+   */
+  arrive(person: { bytes: number }, storedBytes: number, ownBytes: number, bytes: number): void {
     if (this.tempBytes + bytes > this.settings.tempMaxBytes) throw this.temporaryAreaFull();
-    if (storedBytes + person.bytes + bytes > this.settings.userQuotaBytes)
+    const arrivingTogether = person.bytes > ownBytes;
+    if (arrivingTogether && storedBytes + person.bytes + bytes > this.settings.userQuotaBytes)
       throw quotaExceeded(this.settings.userQuotaBytes, storedBytes);
     this.tempBytes += bytes;
     person.bytes += bytes;
@@ -122,7 +126,7 @@ export class UploadTicket {
 
   /** Counts bytes as they arrive; throws (503, or 413 quota_exceeded) when they do not fit. */
   arrive(bytes: number): void {
-    this.admission.arrive(this.person, this.storedBytes, bytes);
+    this.admission.arrive(this.person, this.storedBytes, this.bytes, bytes);
     this.bytes += bytes;
   }
 
