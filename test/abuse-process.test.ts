@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from './support/backends.ts';
+import { migratedDataDir } from './support/embedded.ts';
 import { encodePng, png } from './support/images.ts';
 import { uploadForm } from './support/multipart.ts';
 import { RawConnection } from './support/raw-http.ts';
@@ -21,16 +22,18 @@ const tomorrow = () => new Date(Date.now() + 24 * 3_600_000).toISOString().slice
 const UNDECODABLE = encodePng(100, 100, randomBytes(100 * 301)).subarray(0, 3_000);
 
 describe('the second abuse review, against a running server', () => {
-  const dirs = [tempDir(), tempDir()];
+  const dirs = [tempDir()];
   let server: ServerProcess;
   let ip = 0;
   // The client's address as the trusted proxy (loopback) passes it on.
   const from = (address = `203.0.113.${++ip}`) => ({ 'x-forwarded-for': address });
 
   before(async () => {
+    const dataDir = await migratedDataDir();
+    dirs.push(dataDir);
     server = await startServerProcess({
-      DATA_DIR: dirs[0]!,
-      UPLOAD_DIR: dirs[1]!,
+      DATA_DIR: dataDir,
+      UPLOAD_DIR: dirs[0]!,
       TRUST_PROXY: 'loopback',
       OTP_TEST_NUMBERS: `${UPLOADER}=${CODE},${GUESSED}=${CODE},${TRICKLER}=${CODE}`,
       UPLOADS_PER_USER_PER_HOUR: '2',
