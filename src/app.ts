@@ -143,7 +143,13 @@ export async function buildApp(deps: AppDependencies) {
     protectScope(scope, deps.sessions);
     await scope.register(accountRoutes, { sessions: deps.sessions });
     await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
-    await scope.register(uploadRoutes, { creatives: deps.creatives, images: deps.images, rules: config, metrics: deps.metrics });
+    await scope.register(uploadRoutes, {
+      creatives: deps.creatives,
+      admission: deps.uploadAdmission,
+      images: deps.images,
+      rules: config,
+      metrics: deps.metrics,
+    });
   });
 
   return app;

@@ -14,7 +14,7 @@ async function exportedNames(): Promise<Set<string>> {
     processMetrics: true,
     pool: () => ({ inUse: 0, idle: 1, waiting: 0 }),
     backgroundTasks: () => 0,
-    smsBudget: { limit: 100, used: () => Promise.resolve(0) },
+    smsBudget: { limits: { known: 50, new: 50 }, used: () => Promise.resolve({ known: 0, new: 0 }) },
   });
   const names = new Set(['up']); // Prometheus's own, per target
   for (const [, name, type] of (await metrics.scrape()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
