@@ -13,7 +13,8 @@ import { MemoryRateLimiter } from './rate-limit/memory.ts';
 import { RedisRateLimiter } from './rate-limit/redis.ts';
 import { Sessions } from './sessions.ts';
 import { signupRoutes } from './signup-routes.ts';
-import { DatabaseSmsBudget, RedisSmsBudget, type SmsBudget } from './sms-budget.ts';
+import { countCallingCodes } from './phone.ts';
+import { DatabaseSmsBudget, RedisSmsBudget, type BudgetAlerts, type SmsBudget } from './sms-budget.ts';
 import { createSmsProvider } from './sms/create.ts';
 import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './sms/sender.ts';
 import { deleteExpiredTokens } from './tokens.ts';
@@ -50,8 +51,8 @@ export function createAuth(deps: AuthDependencies): AuthModule {
   if (!redis && config.env === 'production') {
     logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
   }
-  const smsBudget = redis ? new RedisSmsBudget(redis, config.smsPerHour, now) : new DatabaseSmsBudget(db, config.smsPerHour, now);
-  const metrics = new AuthMetrics(deps.metrics, { limit: config.smsPerHour, used: () => smsBudget.used() });
+  const smsBudget = openSmsBudget(deps);
+  const metrics = new AuthMetrics(deps.metrics, { limits: smsBudget.limits, used: () => smsBudget.used() });
   const sms = new SmsSender(
     createSmsProvider(config, logger),
     deps.background,
@@ -104,4 +105,22 @@ function createTestNumbers({ config, logger, now }: FeatureDependencies): TestNu
     );
   }
   return testNumbers;
+}
+
+/** SMS_PER_HOUR in Redis when there is one, else in the database; its alerts go to the log. */
+function openSmsBudget({ config, db, redis, logger, now }: FeatureDependencies): SmsBudget {
+  const settings = {
+    perHour: config.smsPerHour,
+    reservedForKnownPercent: config.smsReservedForKnownPercent,
+    callingCodes: countCallingCodes(config.otp.allowedCountries),
+  };
+  const alerts: BudgetAlerts = {
+    halfUsed: (used, perHour) => logger.warn({ used, smsPerHour: perHour }, 'half of SMS_PER_HOUR is used this hour'),
+    shareSpent: (counters) =>
+      logger.error(
+        { share: counters, smsPerHour: config.smsPerHour },
+        'a share of SMS_PER_HOUR is spent: its numbers get no code until the next hour',
+      ),
+  };
+  return redis ? new RedisSmsBudget(redis, settings, alerts, now) : new DatabaseSmsBudget(db, settings, alerts, now);
 }

@@ -1,10 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Metrics } from '../platform/metrics.ts';
 
-/** The SMS budget shared by every instance: its size, and how much of it is used. */
+/**
+ * The SMS budget shared by every instance, by share: each share's size, and how much of it is used
+ * (read from Redis or the database at each scrape).
+ */
 export interface SmsBudgetSource {
-  limit: number;
-  used: () => Promise<number>;
+  limits: Record<string, number>;
+  used: () => Promise<Record<string, number>>;
 }
 
 /** What sign-up counts, registered on the registry the platform hands it. */
@@ -35,7 +38,9 @@ export class AuthMetrics {
 }
 
 /** Read from Redis or the database at each scrape, so every instance reports the same value. */
-function registerSmsBudget(registry: Registry, { limit, used }: SmsBudgetSource): void {
+function registerSmsBudget(registry: Registry, { limits, used }: SmsBudgetSource): void {
+  const sum = (values: Record<string, number>) => Object.values(values).reduce((total, value) => total + value, 0);
+  const read = () => used().catch(() => undefined);
   new Gauge({
     name: 'sms_budget_used',
     help: 'Text messages sent in the current budget window, by every instance together',
@@ -43,12 +48,30 @@ function registerSmsBudget(registry: Registry, { limit, used }: SmsBudgetSource)
     // A read that fails reports NaN rather than failing the whole scrape: the other metrics still
     // arrive while the store is down.
     async collect() {
-      this.set(await used().catch(() => NaN));
+      const values = await read();
+      this.set(values ? sum(values) : NaN);
     },
   });
   new Gauge({
     name: 'sms_budget_limit',
     help: 'Text messages allowed in a budget window, by every instance together',
     registers: [registry],
-  }).set(limit);
+  }).set(sum(limits));
+  new Gauge({
+    name: 'sms_budget_share_used',
+    help: 'Text messages sent in the current budget window from each share (known numbers, new numbers)',
+    labelNames: ['share'] as const,
+    registers: [registry],
+    async collect() {
+      const values = await read();
+      for (const share of Object.keys(limits)) this.set({ share }, values?.[share] ?? NaN);
+    },
+  });
+  const shareLimit = new Gauge({
+    name: 'sms_budget_share_limit',
+    help: 'Text messages allowed in a budget window from each share (known numbers, new numbers)',
+    labelNames: ['share'] as const,
+    registers: [registry],
+  });
+  for (const [share, limit] of Object.entries(limits)) shareLimit.set({ share }, limit);
 }

@@ -11,6 +11,7 @@ import { CreativesService } from './service.ts';
 import { openStorage } from './storage/open.ts';
 import type { Storage } from './storage/storage.ts';
 import { sweepTemporaryImages } from './temporary-file.ts';
+import { UploadAdmission } from './upload-admission.ts';
 import { UploadLimits } from './upload-limits.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
@@ -33,6 +34,8 @@ export interface CreativesModule extends FeatureModule {
   /** Decodes and strips uploads and makes their variants, IMAGE_CONCURRENCY at a time. */
   images: ImageProcessor;
   storage: Storage;
+  /** Who may upload now: in-flight, temporary bytes, deadline, a fair turn at the image processor. */
+  admission: UploadAdmission;
   clientFacts: CreativesClientFacts;
 }
 
@@ -47,6 +50,7 @@ export async function createCreatives(deps: FeatureDependencies): Promise<Creati
     {
       perUserPerHour: config.uploadsPerUserPerHour,
       userQuotaBytes: config.userQuotaBytes,
+      imageSecondsPerUserPerHour: config.imageSecondsPerUserPerHour,
       disk: config.storage.kind === 'local' ? { directory: config.uploadDir, minFreeBytes: config.minFreeDiskBytes } : undefined,
     },
     now,
@@ -61,12 +65,20 @@ export async function createCreatives(deps: FeatureDependencies): Promise<Creati
     config.publicFilesUrl,
   );
   const images = new ImageProcessor({ maxPixels: config.maxImagePixels }, config.imageConcurrency);
+  const admission = new UploadAdmission(uploadLimits, {
+    inFlightPerUser: config.uploadsInFlightPerUser,
+    tempMaxBytes: config.uploadTempMaxBytes,
+    maxSeconds: config.uploadMaxSeconds,
+    userQuotaBytes: config.userQuotaBytes,
+    imageConcurrency: config.imageConcurrency,
+  });
   const metrics = new CreativesMetrics(deps.metrics);
 
   return {
     service,
     images,
     storage,
+    admission,
     clientFacts: {
       acceptedTypes: ACCEPTED_IMAGE_TYPES.map((type) => type.mime),
       variantWidths: VARIANT_WIDTHS,
@@ -76,7 +88,7 @@ export async function createCreatives(deps: FeatureDependencies): Promise<Creati
     publicRoutes: (app) => app.register(fileRoutes, { storage }),
     protectedRoutes: async (app) => {
       await app.register(creativesRoutes, { creatives: service, appTimezone: config.appTimezone });
-      await app.register(uploadRoutes, { creatives: service, images, rules: config, metrics });
+      await app.register(uploadRoutes, { creatives: service, admission, images, rules: config, metrics });
     },
     periodicTasks: [
       { name: 'hourly upload counts', run: () => uploadLimits.prune() },

@@ -45,12 +45,13 @@ export class CreativesService {
    * Stores `image` and its variants and records them (its original's bytes count toward the
    * person's quota); on failure nothing of it remains.
    */
-  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string }): Promise<Creative> {
+  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string; imageMs: number }): Promise<Creative> {
     const stored = await storeImage(this.storage, image);
+    const { imageMs, ...row } = creative;
     let created: Creative;
     try {
-      created = await this.limits.record(creative.userId, stored.sizeBytes, (tx) =>
-        insertCreative(tx, { ...creative, image: stored }),
+      created = await this.limits.record(creative.userId, { sizeBytes: stored.sizeBytes, imageMs }, (tx) =>
+        insertCreative(tx, { ...row, image: stored }),
       );
     } catch (error) {
       // No row, so no files: the client is told it failed and may simply retry.

@@ -14,18 +14,21 @@ function sample(text: string, series: string): number | undefined {
 
 describe('Metrics', () => {
   test('the gauges read their sources at each scrape', async () => {
-    let used = 3;
+    let used = { known: 1, new: 2 };
     let tasks = 2;
     const metrics = new Metrics({ pool: () => ({ inUse: 4, idle: 6, waiting: 1 }), backgroundTasks: () => tasks });
-    new AuthMetrics(metrics, { limit: 500, used: () => Promise.resolve(used) });
+    new AuthMetrics(metrics, { limits: { known: 250, new: 250 }, used: () => Promise.resolve(used) });
     let text = await metrics.scrape();
     assert.equal(sample(text, 'sms_budget_used'), 3);
     assert.equal(sample(text, 'sms_budget_limit'), 500);
+    assert.equal(sample(text, 'sms_budget_share_used{share="known"}'), 1);
+    assert.equal(sample(text, 'sms_budget_share_used{share="new"}'), 2);
+    assert.equal(sample(text, 'sms_budget_share_limit{share="new"}'), 250);
     assert.equal(sample(text, 'background_tasks_in_flight'), 2);
     assert.equal(sample(text, 'db_pool_connections{state="in_use"}'), 4);
     assert.equal(sample(text, 'db_pool_connections{state="idle"}'), 6);
     assert.equal(sample(text, 'db_pool_waiting_queries'), 1);
-    used = 7;
+    used = { known: 3, new: 4 };
     tasks = 0;
     text = await metrics.scrape();
     assert.equal(sample(text, 'sms_budget_used'), 7);
@@ -34,7 +37,7 @@ describe('Metrics', () => {
 
   test('a budget store that cannot be read gives NaN, and the rest of the scrape still arrives', async () => {
     const metrics = new Metrics({ processMetrics: true });
-    new AuthMetrics(metrics, { limit: 10, used: () => Promise.reject(new Error('redis down')) });
+    new AuthMetrics(metrics, { limits: { known: 5, new: 5 }, used: () => Promise.reject(new Error('redis down')) });
     const text = await metrics.scrape();
     assert.ok(Number.isNaN(sample(text, 'sms_budget_used')));
     assert.equal(sample(text, 'sms_budget_limit'), 10);

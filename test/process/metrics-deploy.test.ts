@@ -17,7 +17,7 @@ async function exportedNames(): Promise<Set<string>> {
     pool: () => ({ inUse: 0, idle: 1, waiting: 0 }),
     backgroundTasks: () => 0,
   });
-  new AuthMetrics(metrics, { limit: 100, used: () => Promise.resolve(0) });
+  new AuthMetrics(metrics, { limits: { known: 50, new: 50 }, used: () => Promise.resolve({ known: 0, new: 0 }) });
   new CreativesMetrics(metrics);
   const names = new Set(['up']); // Prometheus's own, per target
   for (const [, name, type] of (await metrics.scrape()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
