@@ -1,9 +1,10 @@
-/** `npm run migrate -- up [N] | down [N] | status | force VERSION | new NAME` */
+/** `npm run migrate -- up [N] [--yes] | down [N] [--yes] | status | force VERSION | new NAME` */
+import { createInterface } from 'node:readline/promises';
 import { ConfigError, environmentWithDotenv, loadConfig } from '../config.ts';
 import { openDatabase } from '../platform/db/open.ts';
 import { createMigrationFiles, formatName, loadMigrations, Migrator } from '../platform/db/migrator.ts';
 
-const USAGE = 'usage: npm run migrate -- up [N] | down [N] | status | force VERSION | new NAME';
+const USAGE = 'usage: npm run migrate -- up [N] [--yes] | down [N] [--yes] | status | force VERSION | new NAME';
 
 class UsageError extends Error {}
 
@@ -32,13 +33,32 @@ function parse(command: string | undefined, arg: string | undefined): DatabaseCo
   }
 }
 
-async function run(command: string | undefined, arg: string | undefined): Promise<void> {
+/**
+ * On a terminal, up and down ask first (as make's targets do); `--yes` answers for a deploy script.
+ * Without a terminal there is no one to ask, and the command is what was meant.
+ */
+async function confirmed(action: DatabaseCommand, yes: boolean): Promise<boolean> {
+  if (yes || (action.name !== 'up' && action.name !== 'down') || !process.stdin.isTTY) return true;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await prompt.question(`migrate ${action.name}: are you sure? [y/N] `)).trim() === 'y';
+  } finally {
+    prompt.close();
+  }
+}
+
+async function run(command: string | undefined, arg: string | undefined, yes: boolean): Promise<void> {
   if (command === 'new') {
     if (!arg) throw new UsageError('new needs a NAME');
     for (const path of createMigrationFiles(arg)) console.log(`created ${path}`);
     return;
   }
   const action = parse(command, arg);
+  if (!(await confirmed(action, yes))) {
+    console.error('migrate: not confirmed; nothing changed');
+    process.exitCode = 1;
+    return;
+  }
   const config = loadConfig(environmentWithDotenv());
   // A fresh embedded database starts empty here, not as the migrated install-time copy the server
   // starts from: "up 2" on it applies the first two migrations. A migration may take minutes.
@@ -69,8 +89,9 @@ async function run(command: string | undefined, arg: string | undefined): Promis
   }
 }
 
-const [command, arg] = process.argv.slice(2);
-run(command, arg).catch((error: unknown) => {
+const args = process.argv.slice(2);
+const [command, arg] = args.filter((a) => a !== '--yes');
+run(command, arg, args.includes('--yes')).catch((error: unknown) => {
   console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `migrate: ${(error as Error).message}`);
   process.exit(error instanceof UsageError ? 2 : 1);
 });
