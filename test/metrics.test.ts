@@ -20,7 +20,7 @@ describe('Metrics', () => {
       smsBudget: { limit: 500, used: () => Promise.resolve(used) },
     });
     let text = await metrics.scrape();
-    assert.equal(sample(text, 'sms_budget_used'), 3);
+    assert.equal(sample(text, 'sms_budget_reserved'), 3);
     assert.equal(sample(text, 'sms_budget_limit'), 500);
     assert.equal(sample(text, 'background_tasks_in_flight'), 2);
     assert.equal(sample(text, 'db_pool_connections{state="in_use"}'), 4);
@@ -29,7 +29,7 @@ describe('Metrics', () => {
     used = 7;
     tasks = 0;
     text = await metrics.scrape();
-    assert.equal(sample(text, 'sms_budget_used'), 7);
+    assert.equal(sample(text, 'sms_budget_reserved'), 7);
     assert.equal(sample(text, 'background_tasks_in_flight'), 0);
   });
 
@@ -39,7 +39,7 @@ describe('Metrics', () => {
       smsBudget: { limit: 10, used: () => Promise.reject(new Error('redis down')) },
     });
     const text = await metrics.scrape();
-    assert.ok(Number.isNaN(sample(text, 'sms_budget_used')));
+    assert.ok(Number.isNaN(sample(text, 'sms_budget_reserved')));
     assert.equal(sample(text, 'sms_budget_limit'), 10);
     assert.ok(sample(text, 'process_cpu_user_seconds_total')! >= 0);
   });

@@ -25,6 +25,9 @@ const Meta = Type.Object({
     description: 'FEED_LIMIT: most creatives a day in GET /scheduled; GET /feed pages through the rest',
   }),
   page_limit_max: Type.Integer({ description: 'largest `limit` of GET /feed and GET /creatives' }),
+  sms_provider: Type.Union([Type.Literal('console'), Type.Literal('twilio')], {
+    description: "SMS_PROVIDER: with console, codes are written to the server's log, not sent",
+  }),
 });
 
 /** `GET /meta` (public): the limits a client checks before it sends anything. */
@@ -66,6 +69,7 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (
       user_quota_bytes: config.userQuotaBytes,
       feed_limit: config.feedLimit,
       page_limit_max: pageLimitMax,
+      sms_provider: config.smsProvider,
     }),
   );
 };
