@@ -31,7 +31,7 @@ export class AuthMetrics {
     );
     this.smsSends = counter(
       'sms_sends_total',
-      'Text messages handed to the provider, by final outcome after retries (sent, failed)',
+      'Codes handed to the SMS provider, by final outcome after retries (sent; failed; logged: SMS_PROVIDER=console, nothing sent)',
     );
     if (smsBudget) registerSmsBudget(registry, smsBudget);
   }
@@ -42,8 +42,10 @@ function registerSmsBudget(registry: Registry, { limits, used }: SmsBudgetSource
   const sum = (values: Record<string, number>) => Object.values(values).reduce((total, value) => total + value, 0);
   const read = () => used().catch(() => undefined);
   new Gauge({
-    name: 'sms_budget_used',
-    help: 'Text messages sent in the current budget window, by every instance together',
+    name: 'sms_budget_reserved',
+    // Not the codes sent: instances take sends from the budget in blocks (up to 10) and hand them out
+    // from memory. sms_sends_total{outcome="sent"}, summed over instances, counts what really went out.
+    help: 'Sends reserved from the current hour of SMS_PER_HOUR by every instance together, in blocks of up to 10 (ahead of the codes really sent: see sms_sends_total)',
     registers: [registry],
     // A read that fails reports NaN rather than failing the whole scrape: the other metrics still
     // arrive while the store is down.
@@ -59,7 +61,7 @@ function registerSmsBudget(registry: Registry, { limits, used }: SmsBudgetSource
   }).set(sum(limits));
   new Gauge({
     name: 'sms_budget_share_used',
-    help: 'Text messages sent in the current budget window from each share (known numbers, new numbers)',
+    help: 'Sends reserved in the current budget window from each share (known numbers, new numbers), in blocks of up to 10 like sms_budget_reserved',
     labelNames: ['share'] as const,
     registers: [registry],
     async collect() {

@@ -85,7 +85,7 @@ export async function createCreatives(deps: FeatureDependencies): Promise<Creati
       pageLimitMax: MAX_PAGE,
     },
     errorCodes: CREATIVES_ERROR_CODES,
-    publicRoutes: (app) => app.register(fileRoutes, { storage }),
+    publicRoutes: (app) => app.register(fileRoutes, { creatives: service }),
     protectedRoutes: async (app) => {
       await app.register(creativesRoutes, { creatives: service, appTimezone: config.appTimezone });
       await app.register(uploadRoutes, { creatives: service, admission, images, rules: config, metrics });

@@ -59,7 +59,12 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     const { processMetrics, pool, backgroundTasks } = options;
-    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters (promtool flags them); each is the sum over its
+      // nodejs_active_<what>{type} gauge, which stays.
+      for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`nodejs_active_${what}_total`);
+    }
     if (pool) {
       new Gauge({
         name: 'db_pool_connections',
