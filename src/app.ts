@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDependencies) {
     pageLimitMax: MAX_PAGE,
   });
   await app.register(signupRoutes, deps);
-  await app.register(fileRoutes, { storage: deps.storage });
+  await app.register(fileRoutes, { creatives: deps.creatives });
   await app.register(webRoutes);
 
   // Protected routes: authentication happens once, here, before anything else of the request.

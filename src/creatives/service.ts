@@ -7,6 +7,7 @@ import {
   deleteOwnCreative,
   findFeedPage,
   findOwnCreatives,
+  findRenamedFileUrl,
   insertCreative,
   recordProcessedImage,
   type Creative,
@@ -15,7 +16,7 @@ import {
   type OwnCreativesQuery,
   type UnprocessedCreative,
 } from './repository.ts';
-import { publicFileUrl, type Storage } from './storage/storage.ts';
+import { nameFromUrl, publicFileUrl, type Storage } from './storage/storage.ts';
 import { storeImage } from './stored-image.ts';
 import type { UploadLimits } from './upload-limits.ts';
 
@@ -64,8 +65,8 @@ export class CreativesService {
 
   /**
    * Gives a creative stored before variants existed its processed image, in place of its original
-   * (under a new name: a URL never changes content). False, and nothing changed, when the row was
-   * deleted or changed meanwhile.
+   * (under a new name: a URL never changes content; the old name keeps answering with the new
+   * file, see currentNameOf). False, and nothing changed, when the row was deleted or changed meanwhile.
    */
   async replaceUnprocessedImage(creative: UnprocessedCreative, image: ProcessedImage): Promise<boolean> {
     const stored = await storeImage(this.storage, image);
@@ -128,6 +129,15 @@ export class CreativesService {
   async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
     const page = await findOwnCreatives(this.db, query);
     return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
+  }
+
+  /**
+   * The name of the file that now stands for `name`, a name a creative's file had before it was
+   * renamed (by the backfill, or any later reprocessing); undefined if no creative had it.
+   */
+  async currentNameOf(name: string): Promise<string | undefined> {
+    const url = await findRenamedFileUrl(this.db, name);
+    return url === undefined ? undefined : nameFromUrl(url);
   }
 
   /** A creative as clients see it: its files' URLs under PUBLIC_FILES_URL when that is set. */

@@ -29,6 +29,9 @@ const Meta = Type.Object({
     description: 'FEED_LIMIT: most creatives a day in GET /scheduled; GET /feed pages through the rest',
   }),
   page_limit_max: Type.Integer({ description: 'largest `limit` of GET /feed and GET /creatives' }),
+  sms_provider: Type.Union([Type.Literal('console'), Type.Literal('twilio')], {
+    description: "SMS_PROVIDER: with console, codes are written to the server's log, not sent",
+  }),
 });
 
 /** `GET /meta` (public): the limits a client checks before it sends anything. */
@@ -72,6 +75,7 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (
       upload_max_seconds: config.uploadMaxSeconds,
       feed_limit: config.feedLimit,
       page_limit_max: pageLimitMax,
+      sms_provider: config.smsProvider,
     }),
   );
 };

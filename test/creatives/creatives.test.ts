@@ -255,6 +255,7 @@ for (const backend of databaseBackends) {
         user_quota_bytes: 1024 ** 3,
         feed_limit: 500,
         page_limit_max: 100,
+        sms_provider: 'console',
       });
     });
 

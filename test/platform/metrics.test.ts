@@ -20,7 +20,7 @@ describe('Metrics', () => {
       smsBudget: { limits: { known: 250, new: 250 }, used: () => Promise.resolve(used) },
     });
     let text = await metrics.scrape();
-    assert.equal(sample(text, 'sms_budget_used'), 3);
+    assert.equal(sample(text, 'sms_budget_reserved'), 3);
     assert.equal(sample(text, 'sms_budget_limit'), 500);
     assert.equal(sample(text, 'sms_budget_share_used{share="known"}'), 1);
     assert.equal(sample(text, 'sms_budget_share_used{share="new"}'), 2);
@@ -32,7 +32,7 @@ describe('Metrics', () => {
     used = { known: 3, new: 4 };
     tasks = 0;
     text = await metrics.scrape();
-    assert.equal(sample(text, 'sms_budget_used'), 7);
+    assert.equal(sample(text, 'sms_budget_reserved'), 7);
     assert.equal(sample(text, 'background_tasks_in_flight'), 0);
   });
 
@@ -42,7 +42,7 @@ describe('Metrics', () => {
       smsBudget: { limits: { known: 5, new: 5 }, used: () => Promise.reject(new Error('redis down')) },
     });
     const text = await metrics.scrape();
-    assert.ok(Number.isNaN(sample(text, 'sms_budget_used')));
+    assert.ok(Number.isNaN(sample(text, 'sms_budget_reserved')));
     assert.equal(sample(text, 'sms_budget_limit'), 10);
     assert.ok(sample(text, 'process_cpu_user_seconds_total')! >= 0);
   });
