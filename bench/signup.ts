@@ -48,6 +48,8 @@ export async function benchSignup(options: {
           : { DATA_DIR: join(workDir, `pglite-${randomBytes(4).toString('hex')}`) }),
       },
       workDir,
+      // On a loaded machine a start can take minutes.
+      240_000,
     );
     try {
       const cpuBefore = server.cpuSeconds();

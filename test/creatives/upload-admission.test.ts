@@ -34,6 +34,8 @@ for (const backend of databaseBackends) {
           USER_QUOTA_BYTES: String(QUOTA),
           UPLOAD_TEMP_MAX_BYTES: String(TEMP_MAX),
           IMAGE_SECONDS_PER_USER_PER_HOUR: '60',
+          // Held-back uploads wait on other steps; on a loaded machine that can take a while.
+          UPLOAD_IDLE_TIMEOUT_SECONDS: '3600',
           MIN_FREE_DISK_BYTES: '1',
         },
         { now: () => clock, cacheTtlMs: 0 },

@@ -67,6 +67,7 @@ describe('a bad variable stops the real process: exit code 1, one stderr line na
     ['REQUEST_TIMEOUT_SECONDS', { REQUEST_TIMEOUT_SECONDS: '0' }],
     ['UPLOAD_IDLE_TIMEOUT_SECONDS', { UPLOAD_IDLE_TIMEOUT_SECONDS: '30s' }],
     ['METRICS_PORT', { METRICS_PORT: '70000' }],
+    // Issue 23, finding 5: a /0 crashed start-up with a stack; production took the whole internet.
     ['TRUST_PROXY', { TRUST_PROXY: '0.0.0.0/0' }],
     ['TRUST_PROXY', { ...TWILIO, ENV: 'production', TRUST_PROXY: '0.0.0.0/1,128.0.0.0/1,::/1,8000::/1' }],
     ['UPLOADS_IN_FLIGHT_PER_USER', { UPLOADS_IN_FLIGHT_PER_USER: '0' }],
