@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -18,6 +17,7 @@ import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeout
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
 import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
+import { newRequestId, serverWithRequestContext } from './platform/http/request-context.ts';
 import { recordRequestDurations } from './platform/http/request-metrics.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installValidation } from './platform/http/validation.ts';
@@ -35,7 +35,8 @@ export async function buildApp(deps: AppDependencies) {
     loggerInstance: deps.logger,
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
-    genReqId: () => randomUUID(),
+    genReqId: newRequestId,
+    serverFactory: serverWithRequestContext,
     logController: new AccessLog(deps.logger),
     return503OnClosing: false,
     http: HEADER_LIMITS,
