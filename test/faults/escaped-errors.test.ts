@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { tempDir } from './support/backends.ts';
-import { migratedDataDir } from './support/embedded.ts';
-import { killStrayProcesses, startServerProcess } from './support/server-process.ts';
+import { tempDir } from '../support/backends.ts';
+import { migratedDataDir } from '../support/embedded.ts';
+import { killStrayProcesses, startServerProcess } from '../support/server-process.ts';
 
 // The last line of defence (src/main.ts): an error that escapes every handler is logged as one
 // `fatal` line, with the request id when the error came from a request's work, and the process
 // exits non-zero for its supervisor to restart it. The error is planted by a module loaded only
 // into this test's server (test/support/escaping-errors.ts), not by anything in the server.
-const ESCAPING_ERRORS = new URL('./support/escaping-errors.ts', import.meta.url).href;
+const ESCAPING_ERRORS = new URL('../support/escaping-errors.ts', import.meta.url).href;
 const dirs: string[] = [];
 after(() => {
   killStrayProcesses();
