@@ -17,6 +17,7 @@ import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeout
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
 import { errorBody, HttpError, toHttpError } from './platform/http/errors.ts';
 import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
+import { answerClientError } from './platform/http/client-errors.ts';
 import { newRequestId, serverWithRequestContext } from './platform/http/request-context.ts';
 import { recordRequestDurations } from './platform/http/request-metrics.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
@@ -37,6 +38,7 @@ export async function buildApp(deps: AppDependencies) {
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: newRequestId,
     serverFactory: serverWithRequestContext,
+    clientErrorHandler: answerClientError,
     logController: new AccessLog(deps.logger),
     return503OnClosing: false,
     http: HEADER_LIMITS,
