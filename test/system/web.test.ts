@@ -99,3 +99,19 @@ for (const backend of databaseBackends) {
     });
   });
 }
+
+describe('the console hint follows the SMS provider the server uses', () => {
+  const twilio = { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', TWILIO_FROM: '+15005550006' };
+
+  // The console case is in creatives.test.ts's /meta answer; PostgreSQL when there is one (quicker to make).
+  test('/meta names the provider, and the client shows the hint only for console', async () => {
+    const t = await buildTestApp(databaseBackends.at(-1)!, { ...twilio, APP_SECRET: 'a secret of sixteen+ characters' });
+    try {
+      assert.equal((await t.app.inject('/meta')).json<{ sms_provider: string }>().sms_provider, 'twilio');
+    } finally {
+      await t.close();
+    }
+    const client = readFileSync(join(PUBLIC_DIR, 'js', 'app.js'), 'utf8');
+    assert.match(client, /byId\('dev-hint'\)\.hidden = meta\.sms_provider !== 'console';/);
+  });
+});
