@@ -30,9 +30,7 @@ const WIDTHS = [360, 1280] as const;
 const ZONE = 'Asia/Kolkata';
 const PHONE = '+919876543210';
 const NAME = 'Asha Rao';
-// Far longer than the steps between the first code and the resend, however loaded the machine: the
-// resend is always inside the window, and the page's countdown is run on a clock the test drives.
-const RESEND_SECONDS = 45;
+const RESEND_SECONDS = 3;
 const UPLOAD_BYTES = 2 * 1024 * 1024;
 const STEP = { timeout: 60_000 };
 
@@ -223,18 +221,14 @@ describe('the web client in Chromium', { skip }, () => {
     const resend = page.getByRole('button', { name: 'Send a new code' });
     const status = page.locator('#resend-status');
     errors.allow(429, '/signup');
-    await page.clock.install();
     await resend.click();
-    await page.locator('#resend-status', { hasText: /You can ask for a new code in \d+ s/ }).waitFor();
+    await page.locator('#resend-status', { hasText: /You can ask for a new code in \d s/ }).waitFor();
     assert.equal(await resend.isDisabled(), true);
-    const first = Number(/in (\d+) s/.exec((await status.textContent()) ?? '')?.[1]);
+    const first = Number(/in (\d) s/.exec((await status.textContent()) ?? '')?.[1]);
     assert.ok(first >= 1 && first <= RESEND_SECONDS, `counting down from ${first}`);
-    await page.clock.runFor(1_000);
     if (first > 1) await page.locator('#resend-status', { hasText: `in ${first - 1} s` }).waitFor();
-    await page.clock.runFor(first * 1_000);
     await page.locator('#resend-status', { hasText: 'You can ask for a new code now.' }).waitFor();
     assert.equal(await resend.isDisabled(), false);
-    await page.clock.resume();
     assert.equal(twilio.messages().length, 1, 'the refused request sent nothing');
 
     // A fixed wrong code keeps the screenshot the same from run to run.
