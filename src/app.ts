@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,6 +9,8 @@ import { HEADER_LIMITS, installBodyTimeouts } from './platform/http/body-timeout
 import { dropInvalidForwardedFor, trustProxyOption } from './platform/http/client-ip.ts';
 import { ErrorCodeRegistry, errorBody, HttpError, notFound, toHttpError } from './platform/http/errors.ts';
 import { swaggerOptions, swaggerUiOptions } from './platform/http/openapi.ts';
+import { answerClientError } from './platform/http/client-errors.ts';
+import { newRequestId, serverWithRequestContext } from './platform/http/request-context.ts';
 import { recordRequestDurations } from './platform/http/request-metrics.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installValidation } from './platform/http/validation.ts';
@@ -27,7 +28,9 @@ export async function buildApp(deps: AppDependencies) {
     loggerInstance: deps.logger,
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
-    genReqId: () => randomUUID(),
+    genReqId: newRequestId,
+    serverFactory: serverWithRequestContext,
+    clientErrorHandler: answerClientError,
     logController: new AccessLog(deps.logger),
     return503OnClosing: false,
     http: HEADER_LIMITS,

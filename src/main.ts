@@ -1,5 +1,6 @@
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { DataDirInUse } from './platform/db/data-dir-lock.ts';
+import { currentRequestId } from './platform/http/request-context.ts';
 import { createLogger } from './platform/logger.ts';
 import { exitOnSignals, startServer } from './server.ts';
 
@@ -13,7 +14,17 @@ try {
 }
 
 const logger = createLogger(config);
-process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
+// The last line of defence, crash-only: an error that escaped every handler leaves the process in
+// a state no one has thought about, so it is told in one line and the supervisor starts afresh.
+for (const [event, what] of [
+  ['uncaughtException', 'uncaught exception'],
+  ['unhandledRejection', 'unhandled promise rejection'],
+] as const) {
+  process.on(event, (err: unknown) => {
+    logger.fatal({ err, requestId: currentRequestId() }, `${what}: exiting`);
+    process.exit(1);
+  });
+}
 
 try {
   const running = await startServer(config, logger);

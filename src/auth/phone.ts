@@ -19,6 +19,8 @@ export const MAX_NAME_LENGTH = 100;
 /** A person's name as stored: trimmed, 1–100 characters, no control characters; else the reason. */
 export function normaliseName(input: string): { name: string } | { error: string } {
   if (/\p{Cc}/u.test(input)) return { error: 'name must not contain control characters' };
+  // A lone surrogate is half a character: no text encoding can store it.
+  if (/\p{Cs}/u.test(input)) return { error: 'name must be well-formed Unicode text' };
   const name = input.trim();
   const length = [...name].length;
   if (length === 0) return { error: 'name must not be empty' };

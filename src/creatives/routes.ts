@@ -195,5 +195,8 @@ function encodeFeedCursor(position: FeedPosition): string {
 function decodeFeedCursor(cursor: string): FeedPosition {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
   if (!match || !/^\d+$/.test(match[1]!)) throw notACursor();
-  return { createdAt: new Date(Number(match[1])), id: Number(match[2]) };
+  const createdAt = new Date(Number(match[1]));
+  // Past the last date a Date can hold (a tampered cursor): not a moment at all.
+  if (Number.isNaN(createdAt.getTime())) throw notACursor();
+  return { createdAt, id: Number(match[2]) };
 }

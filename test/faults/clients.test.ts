@@ -17,6 +17,9 @@ after(() => {
 });
 
 const TIMEOUT_SECONDS = 2;
+// Upper bounds only show that a timeout, not the client, ended the request: on a loaded machine
+// the answer may come late, so they are far above the timeouts (the lower bounds are exact).
+const SLACK_SECONDS = 15;
 const today = () => new Date().toISOString().slice(0, 10);
 
 function embeddedServer(env: Record<string, string> = {}) {
@@ -67,7 +70,7 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
     const started = performance.now();
     await connection.send('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     const seconds = await secondsUntilClosed(connection, started);
-    assert.ok(seconds >= 9.5 && seconds < 14, `closed after ${seconds} s`);
+    assert.ok(seconds >= 9.5 && seconds < 10 + SLACK_SECONDS, `closed after ${seconds} s`);
     assert.match(connection.text, /^HTTP\/1\.1 408 /);
   });
 
@@ -82,8 +85,8 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
     assert.equal(response.status, 408);
     assert.equal(JSON.parse(response.body).code, 'request_timeout');
     assert.equal(response.headers.connection, 'close');
-    assert.ok(seconds >= TIMEOUT_SECONDS - 0.2 && seconds < TIMEOUT_SECONDS + 3, `answered after ${seconds} s`);
-    assert.ok((await secondsUntilClosed(connection, started)) < TIMEOUT_SECONDS + 3);
+    assert.ok(seconds >= TIMEOUT_SECONDS - 0.2 && seconds < TIMEOUT_SECONDS + SLACK_SECONDS, `answered after ${seconds} s`);
+    assert.ok((await secondsUntilClosed(connection, started)) < TIMEOUT_SECONDS + SLACK_SECONDS);
   });
 
   test('a JSON body that trickles in steadily still has REQUEST_TIMEOUT_SECONDS in all', async () => {
@@ -101,7 +104,7 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
     const response = await connection.response();
     assert.equal(response.status, 408);
     const seconds = (performance.now() - started) / 1000;
-    assert.ok(seconds < TIMEOUT_SECONDS + 3, `answered after ${seconds} s`);
+    assert.ok(seconds < TIMEOUT_SECONDS + SLACK_SECONDS, `answered after ${seconds} s`);
     await connection.closed;
     await trickle;
   });
@@ -111,7 +114,7 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
     const started = performance.now();
     const connection = await startUpload(server, form, user.headers, 256 * 1024);
     const seconds = await secondsUntilClosed(connection, started);
-    assert.ok(seconds >= TIMEOUT_SECONDS - 0.2 && seconds < TIMEOUT_SECONDS + 3, `closed after ${seconds} s`);
+    assert.ok(seconds >= TIMEOUT_SECONDS - 0.2 && seconds < TIMEOUT_SECONDS + SLACK_SECONDS, `closed after ${seconds} s`);
     // Removed once the handler has seen its body fail, a moment after the close.
     await eventually(async () => assert.deepEqual(temporaryFiles(uploadDir), [], 'temporary file removed'), 5_000);
   });
@@ -149,8 +152,8 @@ describe('slow and stalled clients', { concurrency: true, timeout: 60_000 }, () 
       assert.equal(response.status, 401);
       assert.equal(response.headers.connection, 'close');
       assert.equal(response.headers['www-authenticate'], 'Bearer');
-      assert.ok((performance.now() - started) / 1000 < 1, 'at once');
-      assert.ok((await secondsUntilClosed(connection, started)) < 3, 'closed by the server');
+      assert.ok((performance.now() - started) / 1000 < SLACK_SECONDS, 'without waiting for the body');
+      assert.ok((await secondsUntilClosed(connection, started)) < SLACK_SECONDS, 'closed by the server');
       await pushing;
       // What a closed socket swallows is the two kernels' buffers, not 25 MiB.
       assert.ok(accepted < total / 2, `${accepted} bytes accepted before the close`);
@@ -176,7 +179,7 @@ test('stalled clients cannot hold a graceful shutdown longer than their own time
   assert.equal(await server.exited, 0, JSON.stringify(server.logs.slice(-8)));
   const seconds = (performance.now() - signalled) / 1000;
   // The longest of the three is the 10 s header timeout; the budget was 30 s.
-  assert.ok(seconds < 14, `exited after ${seconds} s`);
+  assert.ok(seconds < 10 + SLACK_SECONDS, `exited after ${seconds} s`);
   t.diagnostic(`exit 0 ${seconds.toFixed(1)} s after SIGTERM`);
   await Promise.all([stalledUpload.closed, stalledBody.closed, stalledHeaders.closed]);
   assert.deepEqual(temporaryFiles(uploadDir), [], 'no temporary file left');

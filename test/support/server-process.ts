@@ -71,6 +71,8 @@ export interface RunOptions {
   command?: [string, ...string[]];
   /** In a process group of its own, so that a test can signal the group as a terminal's Ctrl-C does. */
   detached?: boolean;
+  /** Node.js options before `script` (e.g. another `--import`). */
+  nodeOptions?: string[];
 }
 
 // A failed test skips its own stop: whatever is still running when the test file ends is killed,
@@ -80,10 +82,10 @@ process.once('exit', killStrayProcesses);
 /** Runs `src/main.ts` (or `script`) as a child process with `env`, without waiting for readiness. */
 export function runProcess(
   env: Record<string, string>,
-  { script = 'src/main.ts', args = [], cwd = ROOT, command, detached = false }: RunOptions = {},
+  { script = 'src/main.ts', args = [], cwd = ROOT, command, detached = false, nodeOptions = [] }: RunOptions = {},
 ): Omit<ServerProcess, 'port' | 'url' | 'pid'> {
   const loader = script.endsWith('.ts') ? ['--import', TSX_LOADER] : [];
-  const [file, ...argv] = command ?? [process.execPath, ...loader, join(ROOT, script), ...args];
+  const [file, ...argv] = command ?? [process.execPath, ...loader, ...nodeOptions, join(ROOT, script), ...args];
   const proc = spawn(file, argv, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV: 'test', ...env },

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
+import { isCalendarDate } from '../calendar.ts';
 import { HttpError } from './errors.ts';
 
 // ajv-formats is CommonJS: under ESM its function arrives as `default`, sometimes wrapped twice.
@@ -12,6 +13,8 @@ const addFormats: AddFormats =
 function makeAjv(coerceTypes: boolean): Ajv {
   const ajv = new Ajv({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
   addFormats(ajv);
+  // ajv-formats lets year 0000 through, which PostgreSQL refuses: one definition of a date for all.
+  ajv.addFormat('date', isCalendarDate);
   return ajv;
 }
 
