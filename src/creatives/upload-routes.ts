@@ -7,9 +7,10 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { addDays, isCalendarDate, todayIn } from '../platform/calendar.ts';
 import type { Config } from '../config.ts';
+import { auditCreatives } from './audit.ts';
 import { CreativeSchema } from './repository.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
-import type { Metrics } from '../platform/metrics.ts';
+import { startAtZero, type Metrics } from '../platform/metrics.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
 import type { ImageProcessor, ImageRefusal } from './images.ts';
 import type { CreativesService } from './service.ts';
@@ -28,6 +29,23 @@ export interface UploadOptions {
 const FIELD_SIZE_LIMIT = 64;
 const FIELDS = 'send exactly two fields: "file" (the image) and "scheduled_at" (YYYY-MM-DD)';
 const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
+/** What uploads_total counts, exported at 0 from start-up: stored, or the error code the client was told. */
+const UPLOAD_OUTCOMES = [
+  'stored',
+  'validation_failed',
+  'unauthorized',
+  'unsupported_media_type',
+  'body_too_large',
+  'file_too_large',
+  'image_too_large',
+  'quota_exceeded',
+  'rate_limited',
+  'request_timeout',
+  'insufficient_storage',
+  'service_unavailable',
+  'internal',
+];
+const UPLOAD_LIMIT = 'uploads-per-user';
 
 /**
  * `POST /upload-creative`: a multipart upload streamed to a temporary file, checked by content,
@@ -38,6 +56,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
   // to refuse with a message saying what to send.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  startAtZero(metrics.uploads, 'outcome', UPLOAD_OUTCOMES);
+  startAtZero(metrics.rateLimitRefusals, 'limit', [UPLOAD_LIMIT]);
   await app.register(multipart, {
     limits: { fileSize: rules.maxUploadBytes, fieldSize: FIELD_SIZE_LIMIT, fieldNameSize: 100 },
   });
@@ -69,11 +89,17 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
           507: ErrorBody,
         },
       },
-      onError: async (_request, _reply, error) => {
-        const { code } = toHttpError(error);
+      onError: async (request, _reply, error) => {
+        const { code, statusCode } = toHttpError(error);
+        auditCreatives(request.log, 'upload_refused', {
+          user_id: request.user?.id ?? null,
+          error_code: code,
+          status: statusCode,
+          via: 'multipart',
+        });
         metrics.uploads.inc({ outcome: code });
         // This route's one rate limit: UPLOADS_PER_USER_PER_HOUR.
-        if (code === 'rate_limited') metrics.rateLimitRefusals.inc({ limit: 'uploads-per-user' });
+        if (code === 'rate_limited') metrics.rateLimitRefusals.inc({ limit: UPLOAD_LIMIT });
       },
     },
     async (request, reply) => {
@@ -88,7 +114,11 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
         await rm(upload.path, { force: true });
       }
       if ('refused' in image) throw refusal(image);
-      const creative = await creatives.create(image, { userId: request.user!.id, scheduledAt: upload.scheduledAt });
+      const creative = await creatives.create(
+        image,
+        { userId: request.user!.id, scheduledAt: upload.scheduledAt, via: 'multipart' },
+        request.log,
+      );
       metrics.uploads.inc({ outcome: 'stored' });
       metrics.uploadBytes.inc(image.original.length);
       return reply.code(201).send({ creative });

@@ -9,6 +9,10 @@ export interface OtpSettings {
   maxAttempts: number;
 }
 
+export type VerifyResult = { name: string } | { refused: 'invalid' | 'locked' };
+
+const INVALID: VerifyResult = { refused: 'invalid' };
+
 /** Issues and verifies one-time codes; the store only ever sees their HMAC. */
 export class OtpService {
   constructor(
@@ -28,20 +32,21 @@ export class OtpService {
   }
 
   /**
-   * Consumes the pending challenge if `code` is right and returns the name it was requested with;
-   * null if there is none, it expired, it was used up, or the code is wrong (which counts an attempt).
+   * Consumes the pending challenge if `code` is right and returns the name it was requested with.
+   * Refused as `invalid` if there is none, it expired, it was used up, or the code is wrong (which
+   * counts an attempt); as `locked` when this wrong code was the last allowed and destroyed it.
    */
-  async verify(phoneNumber: string, code: string): Promise<{ name: string } | null> {
+  async verify(phoneNumber: string, code: string): Promise<VerifyResult> {
     const { secret, maxAttempts } = this.settings;
     const candidate = hashOtp(secret, phoneNumber, code);
     const challenge = await this.store.find(phoneNumber, maxAttempts);
-    if (!challenge) return null;
+    if (!challenge) return INVALID;
     if (!otpHashesMatch(candidate, challenge.codeHash)) {
-      await this.store.recordFailure(phoneNumber, challenge.id, maxAttempts);
-      return null;
+      const locked = await this.store.recordFailure(phoneNumber, challenge.id, maxAttempts);
+      return locked ? { refused: 'locked' } : INVALID;
     }
     // Two requests with the right code may both get here; only one of them deletes the challenge.
     const consumed = await this.store.consume(phoneNumber, challenge.id, maxAttempts);
-    return consumed ? { name: challenge.name } : null;
+    return consumed ? { name: challenge.name } : INVALID;
   }
 }

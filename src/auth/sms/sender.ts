@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackgroundTasks } from '../../platform/background.ts';
 import { maskPhoneNumber } from '../phone.ts';
-import type { Metrics } from '../../platform/metrics.ts';
+import { startAtZero, type Metrics } from '../../platform/metrics.ts';
 import { retry } from '../../platform/retry.ts';
 import { SmsError, type SmsProvider } from './provider.ts';
 
@@ -26,7 +26,9 @@ export class SmsSender {
     private readonly log: FastifyBaseLogger,
     private readonly settings: SmsRetrySettings,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    startAtZero(metrics.smsSends, 'outcome', ['sent', 'failed']);
+  }
 
   send(to: string, body: string): void {
     this.background.run('sms', () => this.deliver(to, body));
