@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDependencies) {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:', ...filesOrigin(config.publicFilesUrl)],
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],
         frameAncestors: ["'none'"],
@@ -144,6 +144,11 @@ export async function buildApp(deps: AppDependencies) {
   });
 
   return app;
+}
+
+/** The origin the galleries' images come from besides this one: PUBLIC_FILES_URL's, and nothing wider. */
+function filesOrigin(publicFilesUrl: string | undefined): string[] {
+  return publicFilesUrl ? [new URL(publicFilesUrl).origin] : [];
 }
 
 function notFoundMessage(request: FastifyRequest): string {
