@@ -17,11 +17,11 @@ RUN node scripts/build.mjs
 
 # What runs: production dependencies only, with sharp's prebuilt binary and libvips for linux-x64
 # glibc (npm's optional @img/sharp-linux-x64 packages: nothing is compiled). The second command
-# fails the build if sharp cannot load them.
+# fails the build if sharp cannot load them. Only node_modules leaves this stage (npm's cache stays).
 FROM ${BASE_IMAGE} AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts --os=linux --cpu=x64 --libc=glibc && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts --os=linux --cpu=x64 --libc=glibc
 RUN node -e "import('sharp').then(({ default: sharp }) => console.log('sharp', sharp.versions.sharp, 'libvips', sharp.versions.vips))"
 
 FROM ${BASE_IMAGE}
