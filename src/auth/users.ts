@@ -46,3 +46,9 @@ export async function findOrCreateUser(
   const { created, ...user } = rows[0]!;
   return { user, created };
 }
+
+/** Whether the number has signed in before (it has an account). */
+export async function hasAccount(db: Queryable, phoneNumber: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM users WHERE phone_number = $1', [phoneNumber]);
+  return rows.length > 0;
+}

@@ -8,6 +8,7 @@ import {
   deleteOwnCreative,
   findFeedPage,
   findOwnCreatives,
+  findRenamedFileUrl,
   insertCreative,
   recordProcessedImage,
   type Creative,
@@ -16,7 +17,7 @@ import {
   type OwnCreativesQuery,
   type UnprocessedCreative,
 } from './repository.ts';
-import { publicFileUrl, type Storage } from './storage/storage.ts';
+import { nameFromUrl, publicFileUrl, type Storage } from './storage/storage.ts';
 import { storeImage } from './stored-image.ts';
 import type { UploadLimits } from './upload-limits.ts';
 
@@ -24,6 +25,8 @@ import type { UploadLimits } from './upload-limits.ts';
 export interface NewUpload {
   userId: number;
   scheduledAt: string;
+  /** Time its image took to process, counted toward IMAGE_SECONDS_PER_USER_PER_HOUR. */
+  imageMs: number;
   via: UploadChannel;
 }
 
@@ -55,11 +58,11 @@ export class CreativesService {
    * it carries the request id).
    */
   async create(image: ProcessedImage, upload: NewUpload, log: FastifyBaseLogger = this.logger): Promise<Creative> {
-    const { userId, scheduledAt, via } = upload;
+    const { userId, scheduledAt, imageMs, via } = upload;
     const stored = await storeImage(this.storage, image);
     let created: Creative;
     try {
-      created = await this.limits.record(userId, stored.sizeBytes, (tx) =>
+      created = await this.limits.record(userId, { sizeBytes: stored.sizeBytes, imageMs }, (tx) =>
         insertCreative(tx, { userId, scheduledAt, image: stored }),
       );
     } catch (error) {
@@ -80,8 +83,8 @@ export class CreativesService {
 
   /**
    * Gives a creative stored before variants existed its processed image, in place of its original
-   * (under a new name: a URL never changes content). False, and nothing changed, when the row was
-   * deleted or changed meanwhile.
+   * (under a new name: a URL never changes content; the old name keeps answering with the new
+   * file, see currentNameOf). False, and nothing changed, when the row was deleted or changed meanwhile.
    */
   async replaceUnprocessedImage(creative: UnprocessedCreative, image: ProcessedImage): Promise<boolean> {
     const stored = await storeImage(this.storage, image);
@@ -145,6 +148,15 @@ export class CreativesService {
   async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
     const page = await findOwnCreatives(this.db, query);
     return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
+  }
+
+  /**
+   * The name of the file that now stands for `name`, a name a creative's file had before it was
+   * renamed (by the backfill, or any later reprocessing); undefined if no creative had it.
+   */
+  async currentNameOf(name: string): Promise<string | undefined> {
+    const url = await findRenamedFileUrl(this.db, name);
+    return url === undefined ? undefined : nameFromUrl(url);
   }
 
   /** A creative as clients see it: its files' URLs under PUBLIC_FILES_URL when that is set. */

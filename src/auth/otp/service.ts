@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { generateOtp, hashOtp, otpHashesMatch } from './code.ts';
 import type { ChallengeStore } from './store.ts';
 
@@ -12,6 +12,8 @@ export interface OtpSettings {
 export type VerifyResult = { name: string } | { refused: 'invalid' | 'locked' };
 
 const INVALID: VerifyResult = { refused: 'invalid' };
+const NO_CODE_HASH = randomBytes(32);
+const NO_CHALLENGE_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Issues and verifies one-time codes; the store only ever sees their HMAC. */
 export class OtpService {
@@ -40,9 +42,11 @@ export class OtpService {
     const { secret, maxAttempts } = this.settings;
     const candidate = hashOtp(secret, phoneNumber, code);
     const challenge = await this.store.find(phoneNumber, maxAttempts);
-    if (!challenge) return INVALID;
-    if (!otpHashesMatch(candidate, challenge.codeHash)) {
-      const locked = await this.store.recordFailure(phoneNumber, challenge.id, maxAttempts);
+    // Without a challenge the same comparison and write happen, against a hash and an id that match
+    // nothing: a wrong code takes the same time whether or not a code is pending for the number.
+    const matches = otpHashesMatch(candidate, challenge?.codeHash ?? NO_CODE_HASH);
+    if (!challenge || !matches) {
+      const locked = await this.store.recordFailure(phoneNumber, challenge?.id ?? NO_CHALLENGE_ID, maxAttempts);
       return locked ? { refused: 'locked' } : INVALID;
     }
     // Two requests with the right code may both get here; only one of them deletes the challenge.
