@@ -95,7 +95,8 @@ test('each domain event is one info line with its event name, user id and object
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     assert.equal((await signup({ phone_number: LOCKED, otp: WRONG_CODE })).status, 401);
   }
-  assert.equal((await signup({ phone_number: LOCKED, otp: CODE })).status, 401, 'the right code fails once locked');
+  // Test numbers are then locked for the hour: even the right code is refused.
+  assert.equal((await signup({ phone_number: LOCKED, otp: CODE })).status, 429, 'the right code fails once locked');
 
   const user = first.userId;
   const lines = await waitForEvents(8);
