@@ -95,7 +95,7 @@ export async function buildApp(deps: AppDependencies) {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:', ...filesOrigin(config.publicFilesUrl)],
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],
         frameAncestors: ["'none'"],
@@ -137,3 +137,8 @@ async function registerDocs(app: FastifyInstance, errorCodes: ErrorCodeRegistry)
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+/** The origin the galleries' images come from besides this one: PUBLIC_FILES_URL's, and nothing wider. */
+function filesOrigin(publicFilesUrl: string | undefined): string[] {
+  return publicFilesUrl ? [new URL(publicFilesUrl).origin] : [];
+}

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorBody } from '../platform/http/errors.ts';
+import { auditAuth } from './audit.ts';
 import type { Sessions } from './sessions.ts';
 import { UserSchema, userJson } from './users.ts';
 
@@ -31,8 +32,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> = 
       },
     },
     async (request, reply) => {
-      if (request.query.all) await sessions.revokeAllForUser(request.user!.id);
-      else await sessions.revoke(request.token!);
+      const { all } = request.query;
+      const userId = request.user!.id;
+      const revoked = all ? await sessions.revokeAllForUser(userId) : await sessions.revoke(request.token!);
+      auditAuth(request.log, 'logged_out', { user_id: userId, all, revoked });
       return reply.code(204).send(null);
     },
   );

@@ -55,11 +55,13 @@ export class Sessions {
     return live?.user ?? null;
   }
 
-  async revoke(token: string): Promise<void> {
+  /** Revokes `token`; returns 1, or 0 when it was already gone. */
+  async revoke(token: string): Promise<number> {
     const hash = hashToken(token);
-    await deleteToken(this.db, hash);
+    const revoked = await deleteToken(this.db, hash);
     const key = hash.toString('base64');
     this.cache.invalidate((cached) => cached === key);
+    return revoked;
   }
 
   async revokeAllForUser(userId: number): Promise<number> {

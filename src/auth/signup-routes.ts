@@ -1,14 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
+import { auditAuth } from './audit.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import { clientAddressKeys, type ClientKeys } from '../platform/http/client-ip.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
+import { startAtZero } from '../platform/metrics.ts';
 import type { AuthMetrics } from './metrics.ts';
 import { unauthorized } from './guard.ts';
 import type { OtpService } from './otp/service.ts';
 import type { TestNumbers } from './otp/test-numbers.ts';
-import { callingCodeOf, normaliseName, normalisePhoneNumber } from './phone.ts';
+import { callingCodeOf, maskPhoneNumber, normaliseName, normalisePhoneNumber } from './phone.ts';
 import { retryAfterSeconds, type LimitRule, type RateLimiter, type TakeResult } from './rate-limit/limiter.ts';
 import type { Sessions } from './sessions.ts';
 import type { Recipient, SmsBudget } from './sms-budget.ts';
@@ -28,6 +30,20 @@ export interface SignupOptions {
   sessions: Sessions;
   metrics: AuthMetrics;
 }
+
+// What otp_requests_total, otp_verifications_total and rate_limit_refusals_total count here,
+// exported at 0 from start-up: the outcome, or the error code the client was told.
+const BODY_REFUSALS = ['validation_failed', 'invalid_json', 'body_too_large', 'rate_limited', 'service_unavailable', 'internal'];
+const OTP_REQUEST_OUTCOMES = [
+  'sent',
+  'test_number',
+  ...BODY_REFUSALS,
+  'sms_budget_exhausted',
+  'country_not_allowed',
+  'number_type_not_allowed',
+];
+const OTP_VERIFICATION_OUTCOMES = ['verified', ...BODY_REFUSALS, 'invalid_otp'];
+const OTP_LIMITS = ['otp-resend', 'otp-number', 'otp-prefix', 'otp-ip', 'otp-ip48', 'otp-verify-ip'];
 
 const PhoneNumber = Type.String({ maxLength: 64, description: 'E.164, or a national number of DEFAULT_COUNTRY' });
 
@@ -198,6 +214,9 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
   app,
   { config, db, otp, rateLimiter, sms, smsBudget, testNumbers, sessions, metrics },
 ) => {
+  startAtZero(metrics.otpRequests, 'outcome', OTP_REQUEST_OUTCOMES);
+  startAtZero(metrics.otpVerifications, 'outcome', OTP_VERIFICATION_OUTCOMES);
+  startAtZero(metrics.rateLimitRefusals, 'limit', OTP_LIMITS);
   const otpPattern = new RegExp(`^[0-9]{${config.otp.length}}$`);
   const refused = (refusal: Extract<TakeResult, { allowed: false }>): HttpError => {
     metrics.rateLimitRefusals.inc({ limit: refusal.rule.name });
@@ -263,11 +282,16 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
       const taken = await rateLimiter.take(verifyRules(client, config.otp, testNumber));
       if (!taken.allowed) throw refused(taken);
       const verified = await otp.verify(phoneNumber, body.otp);
-      if (!verified) throw unauthorized('Invalid or expired OTP', 'invalid_otp');
+      if ('refused' in verified) {
+        if (verified.refused === 'locked') {
+          auditAuth(request.log, 'otp_locked', { phone_number: maskPhoneNumber(phoneNumber), attempts: config.otp.maxAttempts });
+        }
+        throw unauthorized('Invalid or expired OTP', 'invalid_otp');
+      }
       await rateLimiter.giveBack(taken.hit);
-      const user = await findOrCreateUser(db, phoneNumber, verified.name);
+      const { user, created } = await findOrCreateUser(db, phoneNumber, verified.name);
       const { token, expiry } = await sessions.issue(user.id);
-      request.log.info({ userId: user.id }, 'signed in with OTP');
+      auditAuth(request.log, 'signed_in', { user_id: user.id, new: created });
       metrics.otpVerifications.inc({ outcome: 'verified' });
       return { success: true, message: 'OTP verified successfully', data: userJson(user), token, expiry: expiry.toISOString() };
     },

@@ -74,8 +74,9 @@ export async function findLiveToken(db: Queryable, hash: Buffer, scope = SCOPE_A
   return { user, expiry };
 }
 
-export async function deleteToken(db: Queryable, hash: Buffer): Promise<void> {
-  await db.query('DELETE FROM tokens WHERE hash = $1', [hash]);
+export async function deleteToken(db: Queryable, hash: Buffer): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM tokens WHERE hash = $1', [hash]);
+  return rowCount;
 }
 
 export async function deleteAllTokensForUser(db: Queryable, userId: number, scope = SCOPE_AUTHENTICATION): Promise<number> {

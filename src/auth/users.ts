@@ -27,15 +27,24 @@ export function userJson(user: User) {
 
 const COLUMNS = 'id, created_at, name, phone_number, version';
 
-/** Returns the user with this number, creating it with `name` if there is none (race-safe). */
-export async function findOrCreateUser(db: Queryable, phoneNumber: string, name: string): Promise<User> {
-  const { rows } = await db.query<User>(
+/**
+ * Returns the user with this number, creating it with `name` if there is none (race-safe), and
+ * whether this call created it.
+ */
+export async function findOrCreateUser(
+  db: Queryable,
+  phoneNumber: string,
+  name: string,
+): Promise<{ user: User; created: boolean }> {
+  // xmax is 0 only on a row version this statement inserted; the conflict branch's update sets it.
+  const { rows } = await db.query<User & { created: boolean }>(
     `INSERT INTO users (name, phone_number) VALUES ($1, $2)
      ON CONFLICT (phone_number) DO UPDATE SET phone_number = EXCLUDED.phone_number
-     RETURNING ${COLUMNS}`,
+     RETURNING ${COLUMNS}, (xmax = 0) AS created`,
     [name, phoneNumber],
   );
-  return rows[0]!;
+  const { created, ...user } = rows[0]!;
+  return { user, created };
 }
 
 /** Whether the number has signed in before (it has an account). */

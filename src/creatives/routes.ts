@@ -167,7 +167,8 @@ export const creativesRoutes: FastifyPluginAsyncTypebox<CreativesOptions> = asyn
       },
     },
     async (request, reply) => {
-      if (!(await creatives.delete(request.user!.id, request.params.id))) throw new HttpError(404, 'creative not found');
+      if (!(await creatives.delete(request.user!.id, request.params.id, request.log)))
+        throw new HttpError(404, 'creative not found');
       return reply.code(204).send(null);
     },
   );

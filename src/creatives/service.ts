@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Queryable } from '../platform/db/database.ts';
 import { addDays } from '../platform/calendar.ts';
+import { auditCreatives, type UploadChannel } from './audit.ts';
 import type { FeedCache } from './feed-cache.ts';
 import type { ProcessedImage } from './images.ts';
 import {
@@ -19,6 +20,15 @@ import {
 import { nameFromUrl, publicFileUrl, type Storage } from './storage/storage.ts';
 import { storeImage } from './stored-image.ts';
 import type { UploadLimits } from './upload-limits.ts';
+
+/** Who uploaded, for which day, and how the bytes arrived. */
+export interface NewUpload {
+  userId: number;
+  scheduledAt: string;
+  /** Time its image took to process, counted toward IMAGE_SECONDS_PER_USER_PER_HOUR. */
+  imageMs: number;
+  via: UploadChannel;
+}
 
 /** Today's and tomorrow's creatives, at most FEED_LIMIT each, and where more exist. */
 export interface ScheduledFeed {
@@ -44,15 +54,16 @@ export class CreativesService {
 
   /**
    * Stores `image` and its variants and records them (its original's bytes count toward the
-   * person's quota); on failure nothing of it remains.
+   * person's quota); on failure nothing of it remains. `log` gets the audit line (the request's, so
+   * it carries the request id).
    */
-  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string; imageMs: number }): Promise<Creative> {
+  async create(image: ProcessedImage, upload: NewUpload, log: FastifyBaseLogger = this.logger): Promise<Creative> {
+    const { userId, scheduledAt, imageMs, via } = upload;
     const stored = await storeImage(this.storage, image);
-    const { imageMs, ...row } = creative;
     let created: Creative;
     try {
-      created = await this.limits.record(creative.userId, { sizeBytes: stored.sizeBytes, imageMs }, (tx) =>
-        insertCreative(tx, { ...row, image: stored }),
+      created = await this.limits.record(userId, { sizeBytes: stored.sizeBytes, imageMs }, (tx) =>
+        insertCreative(tx, { userId, scheduledAt, image: stored }),
       );
     } catch (error) {
       // No row, so no files: the client is told it failed and may simply retry.
@@ -60,6 +71,13 @@ export class CreativesService {
       throw error;
     }
     this.feedCache.invalidate();
+    auditCreatives(log, 'creative_stored', {
+      user_id: userId,
+      creative_id: created.id,
+      bytes: stored.sizeBytes,
+      content_type: image.type.mime,
+      via,
+    });
     return this.present(created);
   }
 
@@ -87,10 +105,11 @@ export class CreativesService {
   }
 
   /** Deletes the user's creative `id` and its files; false when the user has no such creative. */
-  async delete(userId: number, id: number): Promise<boolean> {
+  async delete(userId: number, id: number, log: FastifyBaseLogger = this.logger): Promise<boolean> {
     const urls = await deleteOwnCreative(this.db, userId, id);
     if (urls === undefined) return false;
     this.feedCache.invalidate();
+    auditCreatives(log, 'creative_deleted', { user_id: userId, creative_id: id });
     // The row is gone first, so no row ever points at a missing file; a file that cannot be
     // removed is only wasted space.
     await this.removeFiles(

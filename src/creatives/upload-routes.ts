@@ -7,8 +7,10 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { addDays, isCalendarDate, todayIn } from '../platform/calendar.ts';
 import type { Config } from '../config.ts';
+import { auditCreatives } from './audit.ts';
 import { CreativeSchema } from './repository.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
+import { startAtZero } from '../platform/metrics.ts';
 import type { CreativesMetrics } from './metrics.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
 import type { ImageProcessor, ImageRefusal } from './images.ts';
@@ -30,6 +32,23 @@ export interface UploadOptions {
 const FIELD_SIZE_LIMIT = 64;
 const FIELDS = 'send exactly two fields: "file" (the image) and "scheduled_at" (YYYY-MM-DD)';
 const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
+/** What uploads_total counts, exported at 0 from start-up: stored, or the error code the client was told. */
+const UPLOAD_OUTCOMES = [
+  'stored',
+  'validation_failed',
+  'unauthorized',
+  'unsupported_media_type',
+  'body_too_large',
+  'file_too_large',
+  'image_too_large',
+  'quota_exceeded',
+  'rate_limited',
+  'request_timeout',
+  'insufficient_storage',
+  'service_unavailable',
+  'internal',
+];
+const UPLOAD_LIMIT = 'uploads-per-user';
 
 /**
  * `POST /upload-creative`: a multipart upload streamed to a temporary file, checked by content,
@@ -43,6 +62,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
   // to refuse with a message saying what to send.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  startAtZero(metrics.uploads, 'outcome', UPLOAD_OUTCOMES);
+  startAtZero(metrics.rateLimitRefusals, 'limit', [UPLOAD_LIMIT]);
   await app.register(multipart, {
     limits: { fileSize: rules.maxUploadBytes, fieldSize: FIELD_SIZE_LIMIT, fieldNameSize: 100 },
   });
@@ -76,11 +97,17 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
           507: ErrorBody,
         },
       },
-      onError: async (_request, _reply, error) => {
-        const { code } = toHttpError(error);
+      onError: async (request, _reply, error) => {
+        const { code, statusCode } = toHttpError(error);
+        auditCreatives(request.log, 'upload_refused', {
+          user_id: request.user?.id ?? null,
+          error_code: code,
+          status: statusCode,
+          via: 'multipart',
+        });
         metrics.uploads.inc({ outcome: code });
         // This route's rate limits: per person per hour (uploads, image time) and in flight.
-        if (code === 'rate_limited') metrics.rateLimitRefusals.inc({ limit: 'uploads-per-user' });
+        if (code === 'rate_limited') metrics.rateLimitRefusals.inc({ limit: UPLOAD_LIMIT });
       },
     },
     async (request, reply) => {
@@ -92,7 +119,11 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
         const upload = await ticket.withinDeadline(receiving, (late) => rm(late.path, { force: true }));
         const { image, imageMs } = await processReceived(upload.path, ticket, images, metrics);
         if ('refused' in image) throw refusal(image);
-        const creative = await creatives.create(image, { userId: request.user!.id, scheduledAt: upload.scheduledAt, imageMs });
+        const creative = await creatives.create(
+          image,
+          { userId: request.user!.id, scheduledAt: upload.scheduledAt, imageMs, via: 'multipart' },
+          request.log,
+        );
         metrics.uploads.inc({ outcome: 'stored' });
         metrics.uploadBytes.inc(image.original.length);
         return reply.code(201).send({ creative });

@@ -1,5 +1,14 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
 import type { PoolUse } from './db/database.ts';
+
+/**
+ * Exports `counter` at 0 for each of `values` of its `label`, from now on: an alert on a series
+ * sees 0 on a fresh instance instead of no data until the first event. The feature that counts
+ * these outcomes names them, so the list and the counting stay side by side.
+ */
+export function startAtZero<Label extends string>(counter: Counter<Label>, label: Label, values: readonly string[]): void {
+  for (const value of values) counter.inc({ [label]: value } as LabelValues<Label>, 0);
+}
 
 /** What to export besides the counters: process metrics, and where the gauges read their values at each scrape. */
 export interface MetricsOptions {

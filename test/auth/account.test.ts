@@ -63,7 +63,7 @@ for (const backend of databaseBackends) {
     });
 
     test('an expired token → 401', async () => {
-      const user = await findOrCreateUser(t.deps.db, '+919800000001', 'Expired');
+      const { user } = await findOrCreateUser(t.deps.db, '+919800000001', 'Expired');
       const token = base32(randomBytes(16));
       await t.deps.db.query(
         `INSERT INTO tokens (hash, user_id, expiry, scope) VALUES ($1, $2, now() - interval '1 second', 'authentication')`,
@@ -73,7 +73,7 @@ for (const backend of databaseBackends) {
     });
 
     test('a token of another scope does not authenticate', async () => {
-      const user = await findOrCreateUser(t.deps.db, '+919800000002', 'Other scope');
+      const { user } = await findOrCreateUser(t.deps.db, '+919800000002', 'Other scope');
       const token = base32(randomBytes(16));
       await t.deps.db.query(
         `INSERT INTO tokens (hash, user_id, expiry, scope) VALUES ($1, $2, now() + interval '1 hour', 'activation')`,

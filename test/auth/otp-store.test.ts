@@ -59,6 +59,8 @@ if (TEST_REDIS_URL) {
   });
 }
 
+/** What verify answers for a wrong, used, expired or missing code that did not lock the number. */
+const INVALID = { refused: 'invalid' };
 const SETTINGS: OtpSettings = { secret: 'a-test-secret-of-enough-length', length: 6, ttlSeconds: 300, maxAttempts: 5 };
 
 let phoneCounter = 0;
@@ -86,7 +88,7 @@ for (const factory of factories) {
       const code = await otp.issue(phone, 'Asha');
       assert.match(code, /^[0-9]{6}$/);
       assert.deepEqual(await otp.verify(phone, code), { name: 'Asha' });
-      assert.equal(await otp.verify(phone, code), null, 'a code works once');
+      assert.deepEqual(await otp.verify(phone, code), INVALID, 'a code works once');
     });
 
     test('only an HMAC of the code is stored, never the code', async () => {
@@ -103,7 +105,7 @@ for (const factory of factories) {
     test('a wrong code fails and counts, the right one still works before the attempts are spent', async () => {
       const phone = newPhone();
       const code = await otp.issue(phone, 'Asha');
-      assert.equal(await otp.verify(phone, wrongCode(code)), null);
+      assert.deepEqual(await otp.verify(phone, wrongCode(code)), INVALID);
       assert.equal((await t.store.find(phone, SETTINGS.maxAttempts))?.attempts, 1);
       assert.deepEqual(await otp.verify(phone, code), { name: 'Asha' });
     });
@@ -111,10 +113,11 @@ for (const factory of factories) {
     test('after OTP_MAX_ATTEMPTS wrong codes the challenge is destroyed: the right code fails', async () => {
       const phone = newPhone();
       const code = await otp.issue(phone, 'Asha');
-      for (let i = 0; i < SETTINGS.maxAttempts; i++) assert.equal(await otp.verify(phone, wrongCode(code)), null);
+      for (let i = 1; i < SETTINGS.maxAttempts; i++) assert.deepEqual(await otp.verify(phone, wrongCode(code)), INVALID);
+      assert.deepEqual(await otp.verify(phone, wrongCode(code)), { refused: 'locked' }, 'the last allowed wrong code locks');
       assert.equal(await t.store.find(phone, SETTINGS.maxAttempts), null);
       assert.equal(await t.rawChallenge(phone), factory.name === 'Redis store' ? '{}' : '[]');
-      assert.equal(await otp.verify(phone, code), null);
+      assert.deepEqual(await otp.verify(phone, code), INVALID);
     });
 
     test('a new request replaces the pending challenge: the old code fails, the new one works, attempts reset', async () => {
@@ -122,11 +125,11 @@ for (const factory of factories) {
       const first = await otp.issue(phone, 'First');
       let second = await otp.issue(phone, 'Second');
       while (second === first) second = await otp.issue(phone, 'Second');
-      assert.equal(await otp.verify(phone, first), null);
+      assert.deepEqual(await otp.verify(phone, first), INVALID);
       assert.equal((await t.store.find(phone, SETTINGS.maxAttempts))?.attempts, 1);
       const third = await otp.issue(phone, 'Third');
       assert.equal((await t.store.find(phone, SETTINGS.maxAttempts))?.attempts, 0);
-      assert.equal(await otp.verify(phone, second), null);
+      assert.deepEqual(await otp.verify(phone, second), INVALID);
       assert.deepEqual(await otp.verify(phone, third), { name: 'Third' });
     });
 
@@ -136,25 +139,26 @@ for (const factory of factories) {
       const code = await shortLived.issue(phone, 'Asha');
       assert.ok(await t.store.find(phone, SETTINGS.maxAttempts), 'pending before the TTL');
       await sleep(600);
-      assert.equal(await shortLived.verify(phone, code), null);
+      assert.deepEqual(await shortLived.verify(phone, code), INVALID);
     });
 
     test('no challenge at all: verification fails', async () => {
-      assert.equal(await otp.verify(newPhone(), '123456'), null);
+      assert.deepEqual(await otp.verify(newPhone(), '123456'), INVALID);
     });
 
     test('ten concurrent verifications with the right code: exactly one succeeds', async () => {
       const phone = newPhone();
       const code = await otp.issue(phone, 'Asha');
       const results = await Promise.all(Array.from({ length: 10 }, () => otp.verify(phone, code)));
-      assert.equal(results.filter((result) => result !== null).length, 1, JSON.stringify(results));
+      assert.equal(results.filter((result) => 'name' in result).length, 1, JSON.stringify(results));
     });
 
     test('concurrent wrong guesses cannot exceed the attempt limit', async () => {
       const phone = newPhone();
       const code = await otp.issue(phone, 'Asha');
-      await Promise.all(Array.from({ length: 20 }, () => otp.verify(phone, wrongCode(code))));
-      assert.equal(await otp.verify(phone, code), null);
+      const guesses = await Promise.all(Array.from({ length: 20 }, () => otp.verify(phone, wrongCode(code))));
+      assert.equal(guesses.filter((result) => 'refused' in result && result.refused === 'locked').length, 1, 'one guess locks');
+      assert.deepEqual(await otp.verify(phone, code), INVALID);
     });
 
     test('writes are conditional on the challenge read: a replaced one is neither consumed nor charged', async () => {
@@ -163,7 +167,7 @@ for (const factory of factories) {
       const old = await t.store.find(phone, SETTINGS.maxAttempts);
       assert.ok(old);
       const code = await otp.issue(phone, 'New');
-      await t.store.recordFailure(phone, old.id, SETTINGS.maxAttempts);
+      assert.equal(await t.store.recordFailure(phone, old.id, SETTINGS.maxAttempts), false);
       assert.equal(await t.store.consume(phone, old.id, SETTINGS.maxAttempts), false);
       const current = await t.store.find(phone, SETTINGS.maxAttempts);
       assert.equal(current?.attempts, 0);

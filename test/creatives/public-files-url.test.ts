@@ -20,6 +20,13 @@ describe('PUBLIC_FILES_URL', () => {
   });
   after(() => t.close());
 
+  test("the web client's Content-Security-Policy lets images come from its origin, and from no other", async () => {
+    const csp = (await t.app.inject('/')).headers['content-security-policy'] as string;
+    const imgSrc = csp.split(';').find((directive) => directive.startsWith('img-src'));
+    assert.equal(imgSrc, "img-src 'self' data: blob: https://cdn.example.com");
+    assert.match(csp, /default-src 'self';/);
+  });
+
   test('creative URLs point there everywhere, the row keeps /uploads/<name>, and /uploads/<name> still serves', async () => {
     const form = uploadForm(png(2000), today());
     const created = await t.app.inject({

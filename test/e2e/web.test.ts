@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { tempDir } from '../support/backends.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { BrowserErrors, CHROMIUM, INSTRUMENT, LAUNCH_ARGS, probe, skip } from './browser.ts';
 import { picture } from './pictures.ts';
 
 // The web client in Debian's Chromium against the real server process, with SMS going to a fake
 // Twilio whose messages give the test its codes. It also writes the README's screenshots.
 
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const INSTRUMENT = fileURLToPath(new URL('./instrument.js', import.meta.url));
 // Screenshots only when asked (`SCREENSHOT_DIR=docs/screenshots` rewrites the README's): `npm test` leaves the tree as it was.
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || undefined;
 const WIDTHS = [360, 1280] as const;
@@ -33,9 +21,6 @@ const NAME = 'Asha Rao';
 const RESEND_SECONDS = 3;
 const UPLOAD_BYTES = 2 * 1024 * 1024;
 const STEP = { timeout: 60_000 };
-
-const missing = !existsSync(CHROMIUM);
-const skip = missing && process.env.CI !== 'true' ? `${CHROMIUM} is missing: apt-get install chromium` : false;
 
 interface Creative {
   id: number;
@@ -48,49 +33,6 @@ function addDays(isoDate: string, days: number): string {
   const date = new Date(`${isoDate}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() + days);
   return date.toISOString().slice(0, 10);
-}
-
-/** `window.e2e.<expression>` in the page (see instrument.js), awaited. */
-function probe<T>(page: Page, expression: string): Promise<T> {
-  return page.evaluate<T>(`window.e2e.${expression}`);
-}
-
-/**
- * Console errors, page errors and CSP violations fail the test. A refusal the test provokes on
- * purpose (a 415 for a text file) is logged by Chromium as "Failed to load resource"; each one is
- * allowed explicitly, by status and path, just before the action that causes it.
- */
-class BrowserErrors {
-  readonly unexpected: string[] = [];
-  private allowed: { status: number; path: string }[] = [];
-
-  watch(page: Page): void {
-    page.on('pageerror', (error) => this.unexpected.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const status = Number(/status of (\d{3})/.exec(message.text())?.[1]);
-      const url = message.location().url;
-      const path = url.startsWith('http') ? new URL(url).pathname : url;
-      const index = this.allowed.findIndex((allowed) => allowed.status === status && allowed.path === path);
-      if (index >= 0) this.allowed.splice(index, 1);
-      else this.unexpected.push(`console error: ${message.text()} (${url})`);
-    });
-  }
-
-  allow(status: number, path: string): void {
-    this.allowed.push({ status, path });
-  }
-
-  async check(pages: Page[]): Promise<void> {
-    for (const page of pages) {
-      if (page.isClosed()) continue;
-      const violations = await probe<string[]>(page, 'cspViolations.splice(0)');
-      for (const violation of violations) this.unexpected.push(`CSP violation: ${violation}`);
-    }
-    const found = this.unexpected.splice(0);
-    this.allowed = [];
-    assert.deepEqual(found, [], 'the browser reported errors');
-  }
 }
 
 describe('the web client in Chromium', { skip }, () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
+import { alertSeries } from '../support/alert-series.ts';
 import { tempDir } from '../support/backends.ts';
 import { startFakeTwilio } from '../support/fake-twilio.ts';
 import { freePort, killStrayProcesses, startServerProcess } from '../support/server-process.ts';
@@ -93,6 +94,36 @@ describe('the metrics listener in a server process', { concurrency: 2, timeout: 
       fake.resume();
       await server.stop();
       await fake.close();
+    }
+  });
+
+  test('a fresh instance, before any request: every counter series the alert rules select by label is exported at 0', async () => {
+    const metricsPort = await freePort();
+    const server = await startServerProcess({ ...embeddedEnv(), METRICS_PORT: String(metricsPort) });
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // Counters; a latency histogram's series appear with the route's first request (a bucket per status).
+      const selected = alertSeries('deploy/prometheus/alerts.yml').filter((series) => series.metric.endsWith('_total'));
+      assert.ok(selected.some((series) => series.metric === 'uploads_total' && series.labels.outcome === 'stored'));
+      assert.ok(selected.some((series) => series.metric === 'otp_verifications_total' && series.labels.outcome === 'verified'));
+      for (const { alert, metric, labels } of selected) {
+        const sample = `${metric}{${Object.entries(labels)
+          .map(([label, value]) => `${label}="${value}"`)
+          .join(',')}} 0`;
+        assert.ok(text.split('\n').includes(sample), `${alert}: no "${sample}" in the first scrape`);
+      }
+      // Every outcome of every labelled counter the features count, not only those alerted on.
+      for (const line of [
+        'otp_requests_total{outcome="sms_budget_exhausted"} 0',
+        'rate_limit_refusals_total{limit="otp-prefix"} 0',
+        'rate_limit_refusals_total{limit="uploads-per-user"} 0',
+        'uploads_total{outcome="quota_exceeded"} 0',
+        'cache_lookups_total{cache="feed",result="miss"} 0',
+      ]) {
+        assert.ok(text.split('\n').includes(line), `no "${line}" in the first scrape`);
+      }
+    } finally {
+      assert.equal(await server.stop(), 0);
     }
   });
 

@@ -103,12 +103,13 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  start(): void {
+  /** `settings`: more `-c name=value` server settings (e.g. shared_preload_libraries). */
+  start(settings: string[] = []): void {
     this.run('pg_ctl', [
       '-D',
       this.dataDir,
       '-o',
-      `-p ${this.port} -k ${this.dir} -c fsync=off`,
+      [`-p ${this.port} -k ${this.dir} -c fsync=off`, ...settings.map((setting) => `-c ${setting}`)].join(' '),
       '-l',
       join(this.dir, 'log'),
       '-w',

@@ -12,7 +12,7 @@ export interface SignedInUser {
 /** A user with a live bearer token, made directly in the database (no OTP round trip). */
 export async function createSignedInUser(db: Queryable, name = 'Test User', ttlHours = 48): Promise<SignedInUser> {
   const phone = `+9198${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
-  const user = await findOrCreateUser(db, phone, name);
+  const { user } = await findOrCreateUser(db, phone, name);
   const { token } = await createToken(db, user.id, ttlHours);
   return { user, token, headers: { authorization: `Bearer ${token}` } };
 }

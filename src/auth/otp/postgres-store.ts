@@ -36,14 +36,15 @@ export class DatabaseChallengeStore implements ChallengeStore {
     return rowCount === 1;
   }
 
-  async recordFailure(phoneNumber: string, id: string, maxAttempts: number): Promise<void> {
+  async recordFailure(phoneNumber: string, id: string, maxAttempts: number): Promise<boolean> {
     const { rows } = await this.db.query<{ attempts: number }>(
       'UPDATE otp_challenges SET attempts = attempts + 1 WHERE phone_number = $1 AND id = $2 RETURNING attempts',
       [phoneNumber, id],
     );
-    if (rows[0] && rows[0].attempts >= maxAttempts) {
-      await this.db.query('DELETE FROM otp_challenges WHERE phone_number = $1 AND id = $2', [phoneNumber, id]);
-    }
+    if (!rows[0] || rows[0].attempts < maxAttempts) return false;
+    // Concurrent wrong guesses may all pass the limit; only one of them deletes the row.
+    const { rowCount } = await this.db.query('DELETE FROM otp_challenges WHERE phone_number = $1 AND id = $2', [phoneNumber, id]);
+    return rowCount === 1;
   }
 
   async deleteExpired(): Promise<number> {

@@ -12,8 +12,11 @@ return 1`;
 const RECORD_FAILURE = `
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if attempts >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end
-return attempts`;
+if attempts >= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;
 
 /** OTP challenges as Redis hashes `otp:<number>` that expire with their TTL. */
 export class RedisChallengeStore implements ChallengeStore {
@@ -43,8 +46,8 @@ export class RedisChallengeStore implements ChallengeStore {
     return (await this.redis.eval(CONSUME, 1, this.key(phoneNumber), id, maxAttempts)) === 1;
   }
 
-  async recordFailure(phoneNumber: string, id: string, maxAttempts: number): Promise<void> {
-    await this.redis.eval(RECORD_FAILURE, 1, this.key(phoneNumber), id, maxAttempts);
+  async recordFailure(phoneNumber: string, id: string, maxAttempts: number): Promise<boolean> {
+    return (await this.redis.eval(RECORD_FAILURE, 1, this.key(phoneNumber), id, maxAttempts)) === 1;
   }
 
   async deleteExpired(): Promise<number> {

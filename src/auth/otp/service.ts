@@ -9,6 +9,9 @@ export interface OtpSettings {
   maxAttempts: number;
 }
 
+export type VerifyResult = { name: string } | { refused: 'invalid' | 'locked' };
+
+const INVALID: VerifyResult = { refused: 'invalid' };
 const NO_CODE_HASH = randomBytes(32);
 const NO_CHALLENGE_ID = '00000000-0000-0000-0000-000000000000';
 
@@ -31,10 +34,11 @@ export class OtpService {
   }
 
   /**
-   * Consumes the pending challenge if `code` is right and returns the name it was requested with;
-   * null if there is none, it expired, it was used up, or the code is wrong (which counts an attempt).
+   * Consumes the pending challenge if `code` is right and returns the name it was requested with.
+   * Refused as `invalid` if there is none, it expired, it was used up, or the code is wrong (which
+   * counts an attempt); as `locked` when this wrong code was the last allowed and destroyed it.
    */
-  async verify(phoneNumber: string, code: string): Promise<{ name: string } | null> {
+  async verify(phoneNumber: string, code: string): Promise<VerifyResult> {
     const { secret, maxAttempts } = this.settings;
     const candidate = hashOtp(secret, phoneNumber, code);
     const challenge = await this.store.find(phoneNumber, maxAttempts);
@@ -42,11 +46,11 @@ export class OtpService {
     // nothing: a wrong code takes the same time whether or not a code is pending for the number.
     const matches = otpHashesMatch(candidate, challenge?.codeHash ?? NO_CODE_HASH);
     if (!challenge || !matches) {
-      await this.store.recordFailure(phoneNumber, challenge?.id ?? NO_CHALLENGE_ID, maxAttempts);
-      return null;
+      const locked = await this.store.recordFailure(phoneNumber, challenge?.id ?? NO_CHALLENGE_ID, maxAttempts);
+      return locked ? { refused: 'locked' } : INVALID;
     }
     // Two requests with the right code may both get here; only one of them deletes the challenge.
     const consumed = await this.store.consume(phoneNumber, challenge.id, maxAttempts);
-    return consumed ? { name: challenge.name } : null;
+    return consumed ? { name: challenge.name } : INVALID;
   }
 }

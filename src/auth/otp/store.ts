@@ -20,8 +20,8 @@ export interface ChallengeStore {
   find(phoneNumber: string, maxAttempts: number): Promise<StoredChallenge | null>;
   /** Deletes challenge `id` if it is still pending and usable; true if this call deleted it. */
   consume(phoneNumber: string, id: string, maxAttempts: number): Promise<boolean>;
-  /** Counts a wrong code against challenge `id`, deleting it once `maxAttempts` is reached. */
-  recordFailure(phoneNumber: string, id: string, maxAttempts: number): Promise<void>;
+  /** Counts a wrong code against challenge `id`, deleting it once `maxAttempts` is reached; true when this call deleted it. */
+  recordFailure(phoneNumber: string, id: string, maxAttempts: number): Promise<boolean>;
   /** Removes expired challenges (Redis expires them itself); returns how many. */
   deleteExpired(): Promise<number>;
 }

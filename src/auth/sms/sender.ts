@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackgroundTasks } from '../../platform/background.ts';
 import { maskPhoneNumber } from '../phone.ts';
+import { startAtZero } from '../../platform/metrics.ts';
 import type { AuthMetrics } from '../metrics.ts';
 import { retry } from '../../platform/retry.ts';
 import { SmsError, type SmsProvider } from './provider.ts';
@@ -26,7 +27,9 @@ export class SmsSender {
     private readonly log: FastifyBaseLogger,
     private readonly settings: SmsRetrySettings,
     private readonly metrics: Pick<AuthMetrics, 'smsSends'>,
-  ) {}
+  ) {
+    startAtZero(metrics.smsSends, 'outcome', ['sent', 'logged', 'failed']);
+  }
 
   send(to: string, body: string): void {
     this.background.run('sms', () => this.deliver(to, body));
