@@ -11,7 +11,8 @@ import { CreativeSchema } from './repository.ts';
 import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
-import type { ImageProcessor, ImageRefusal } from './images.ts';
+import type { ImageProcessor } from './images.ts';
+import { createCreativeFromFile } from './intake.ts';
 import type { CreativesService } from './service.ts';
 import { receiveToFile, temporaryImagePath } from './temporary-file.ts';
 
@@ -81,26 +82,16 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
       // A person at a limit, or a nearly full disk, is refused before the body is read.
       await creatives.limits.admit(request.user!.id);
       const upload = await receiveUpload(request, rules);
-      let image;
-      try {
-        image = await metrics.timeImageProcessing(() => images.process(upload.path));
-      } finally {
-        await rm(upload.path, { force: true });
-      }
-      if ('refused' in image) throw refusal(image);
-      const creative = await creatives.create(image, { userId: request.user!.id, scheduledAt: upload.scheduledAt });
-      metrics.uploads.inc({ outcome: 'stored' });
-      metrics.uploadBytes.inc(image.original.length);
+      const creative = await createCreativeFromFile(
+        { creatives, images, metrics },
+        upload.path,
+        { userId: request.user!.id, scheduledAt: upload.scheduledAt },
+        request.log,
+      );
       return reply.code(201).send({ creative });
     },
   );
 };
-
-function refusal(image: ImageRefusal): HttpError {
-  return image.refused === 'too_many_pixels'
-    ? new HttpError(413, image.message, { code: 'image_too_large', field: 'file' })
-    : new HttpError(415, image.message, { field: 'file' });
-}
 
 /** The file, whole, in a temporary file of its own. */
 interface ReceivedFile {
