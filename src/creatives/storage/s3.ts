@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -91,7 +91,7 @@ export class S3Storage implements Storage {
     const pendingKey = this.prefix + PENDING + name;
     const size = bodySize(body);
     // Opened first, so that a file that cannot be read is our error, not the bucket's.
-    const file = Buffer.isBuffer(body) ? undefined : await open(body.path);
+    const file = Buffer.isBuffer(body) ? undefined : await openFile(body.path);
     try {
       // One PUT of a known length, streamed from the file: no part is ever buffered in memory.
       await this.call((c) =>
