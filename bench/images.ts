@@ -8,6 +8,7 @@ import { ACCEPTED_IMAGE_TYPES } from '../src/creatives/image-type.ts';
 import { stripMetadata } from '../src/creatives/strip/strip.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { uploadForm } from '../test/support/multipart.ts';
+import { createMigratedDatabase } from './support/postgres.ts';
 import { ROOT, startServer } from './support/server.ts';
 import { benchUploads, signedInBeforeStart, type UploadRun } from './uploads.ts';
 
@@ -132,14 +133,22 @@ export async function benchImages(options: {
 
 /** Uploads the photos, then downloads what a feed shows: each original, thumb and feed variant. */
 async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
-  const dataDir = join(workDir, `pglite-${randomBytes(4).toString('hex')}`);
-  const authorization = await signedInBeforeStart({ databaseUrl: undefined, dataDir });
+  const postgres = await createMigratedDatabase();
+  try {
+    return await feedBytesOn(postgres.url, photos, workDir);
+  } finally {
+    await postgres.drop();
+  }
+}
+
+async function feedBytesOn(databaseUrl: string, photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
+  const authorization = await signedInBeforeStart({ databaseUrl, dataDir: workDir });
   const server = await startServer(
     'dist',
     {
       ENV: BENCH_ENV,
       APP_SECRET: randomBytes(24).toString('hex'),
-      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
       UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`),
       MAX_UPLOAD_BYTES: String(16 * MIB),
     },

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import exifr from 'exifr';
 import sharp from 'sharp';
-import { processImage, type ImageRefusal, type ProcessedImage } from '../src/creatives/images.ts';
+import type { ProcessedImage } from '../src/creatives/images.ts';
 import {
   apng,
   asCameraJpeg,
   editorPng,
-  frameStrip,
   gifWithComment,
   IDENTIFYING,
   markersBeforeScan,
@@ -21,38 +18,15 @@ import {
   withOrientation,
   type PngShape,
 } from './support/camera-files.ts';
-import { BLUE, GPS_EXIF, GREEN, halves, RED, XMP } from './support/photos.ts';
+import { BLUE, frameStrip, GPS_EXIF, GREEN, halves, RED, XMP } from './support/photos.ts';
+import { imageProcessing, MAX_PIXELS, original } from './support/process-image.ts';
 
-const MAX_PIXELS = 40_000_000;
-const directory = mkdtempSync(join(tmpdir(), 'cheershare-metadata-'));
-const outputs: string[] = [];
-after(() => {
-  rmSync(directory, { recursive: true, force: true });
-  for (const path of outputs) rmSync(path, { force: true });
-});
-
-let files = 0;
-async function process(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<ProcessedImage | ImageRefusal> {
-  const path = join(directory, `input-${files++}`);
-  writeFileSync(path, bytes);
-  const result = await processImage(path, { maxPixels });
-  if (!('refused' in result)) outputs.push(result.original.path);
-  return result;
-}
+const { accepted, refused: refusal } = imageProcessing();
 
 /** What is served of `bytes`: the stripped original. */
 async function served(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<{ image: ProcessedImage; file: Buffer }> {
-  const image = await process(bytes, maxPixels);
-  if ('refused' in image) assert.fail(`refused: ${image.message}`);
-  const file = readFileSync(image.original.path);
-  assert.equal(file.length, image.original.size);
-  return { image, file };
-}
-
-async function refusal(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<ImageRefusal> {
-  const result = await process(bytes, maxPixels);
-  if (!('refused' in result)) assert.fail(`accepted a ${result.type.mime}`);
-  return result;
+  const image = await accepted(bytes, maxPixels);
+  return { image, file: original(image) };
 }
 
 /** exifr finds nothing but, where allowed, the Orientation; no identifying word is in the bytes. */

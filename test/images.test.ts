@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { thumbHashToAverageRGBA } from 'thumbhash';
-import { processImage, type ImageRefusal, type ProcessedImage } from '../src/creatives/images.ts';
+import type { ProcessedImage } from '../src/creatives/images.ts';
+import { imageProcessing, original } from './support/process-image.ts';
 import {
   animatedGif,
   BLUE,
@@ -21,37 +19,7 @@ import {
   webpWithMetadata,
 } from './support/photos.ts';
 
-const MAX_PIXELS = 40_000_000;
-const directory = mkdtempSync(join(tmpdir(), 'cheershare-images-'));
-const stripped: string[] = [];
-after(() => {
-  rmSync(directory, { recursive: true, force: true });
-  for (const path of stripped) rmSync(path, { force: true });
-});
-
-let files = 0;
-async function processBytes(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<ProcessedImage | ImageRefusal> {
-  const path = join(directory, `input-${files++}`);
-  writeFileSync(path, bytes);
-  const result = await processImage(path, { maxPixels });
-  if (!('refused' in result)) stripped.push(result.original.path);
-  return result;
-}
-
-/** The stored original's bytes. */
-const original = (image: ProcessedImage) => readFileSync(image.original.path);
-
-async function accepted(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<ProcessedImage> {
-  const result = await processBytes(bytes, maxPixels);
-  if ('refused' in result) assert.fail(`refused: ${result.message}`);
-  return result;
-}
-
-async function refused(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<ImageRefusal> {
-  const result = await processBytes(bytes, maxPixels);
-  if (!('refused' in result)) assert.fail(`accepted a ${result.type.mime} of ${result.width}×${result.height}`);
-  return result;
-}
+const { accepted, refused } = imageProcessing();
 
 /** Every stored output: the original and each variant. */
 const outputs = (image: ProcessedImage) => [original(image), image.variants.thumb, image.variants.feed];

@@ -1,5 +1,4 @@
 import { deflateSync } from 'node:zlib';
-import sharp from 'sharp';
 import { pngChunk } from './images.ts';
 import { halves, SECRET, XMP } from './photos.ts';
 
@@ -366,21 +365,4 @@ export function webpChunks(webp: Buffer): string[] {
     at += 8 + size + (size % 2);
   }
   return names;
-}
-
-/** Three frames of `side` × `side` (red, green, blue) stacked, for an animated encoder. */
-export async function frameStrip(side: number, colours: { r: number; g: number; b: number }[]) {
-  const strip = await sharp({ create: { width: side, height: side * colours.length, channels: 3, background: colours[0]! } })
-    .composite(
-      colours.map((colour, i) => ({
-        input: { create: { width: side, height: side, channels: 3, background: colour } },
-        left: 0,
-        top: i * side,
-      })),
-    )
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return sharp(strip.data, {
-    raw: { width: side, height: side * colours.length, channels: strip.info.channels, pageHeight: side },
-  });
 }
