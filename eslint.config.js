@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { architecture } from './eslint.architecture.js';
 
 export default tseslint.config(
   // public/vendor/: third-party modules copied as they are published.
@@ -46,8 +47,9 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  ...architecture,
   { files: ['scripts/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
-  // Type-checked against the types generated from the live OpenAPI document by test/openapi-client.test.ts.
+  // Type-checked against the types generated from the live OpenAPI document by test/process/openapi-client.test.ts.
   {
     files: ['docs/**/*.ts'],
     ...tseslint.configs.disableTypeChecked,

@@ -2,7 +2,7 @@
  * A typed Cheershare client, written the way docs/api-client.md says: openapi-fetch with the types
  * openapi-typescript generates from the server's OpenAPI document (/docs/json) into
  * `cheershare-api.d.ts` beside this file. CI generates them from the live document, type-checks
- * this file against them and runs it against a server (test/openapi-client.test.ts), so a document
+ * this file against them and runs it against a server (test/process/openapi-client.test.ts), so a document
  * change that would break an app's generated client fails the build.
  */
 import createClient from 'openapi-fetch';

@@ -74,6 +74,12 @@ export async function buildApp(deps: AppDependencies) {
         .send({ error: 'service unavailable: the server is shutting down', code: 'service_unavailable' });
       return;
     }
+    // No route: refused here, in our format, before any body is read (Fastify's not-found handler
+    // would run after reading it, or until REQUEST_TIMEOUT_SECONDS for one that never comes).
+    if (request.is404) {
+      void reply.code(404).send(errorBody(new HttpError(404, notFoundMessage(request))));
+      return;
+    }
     done();
   });
 
@@ -87,9 +93,6 @@ export async function buildApp(deps: AppDependencies) {
       request.log.error({ err: error }, 'request failed');
     }
     return reply.code(answer.statusCode).headers(answer.headers).send(errorBody(answer));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody(new HttpError(404, notFoundMessage(request))));
   });
 
   installSecurityHeaders(app, {

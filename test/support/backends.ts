@@ -7,7 +7,8 @@ import { createPostgresDatabase } from './postgres.ts';
 
 /**
  * The database backends every database test runs on: embedded PGlite always, and PostgreSQL when
- * TEST_DATABASE_URL is set. Under CI=true a missing TEST_DATABASE_URL is an error, not a skip.
+ * TEST_DATABASE_URL is set. Under CI=true a missing TEST_DATABASE_URL is an error, not a skip;
+ * under TEST_FAST=1 (`npm run test:fast`) only the embedded database runs.
  */
 export interface DatabaseBackend {
   name: 'pglite' | 'postgres';
@@ -26,8 +27,11 @@ export interface TestDatabase {
 }
 
 const ci = process.env.CI === 'true';
+/** `npm run test:fast`: the embedded database and in-memory stores only, even where the others are set. */
+const fast = process.env.TEST_FAST === '1';
 
 function requiredInCi(variable: string): string | undefined {
+  if (fast) return undefined;
   const value = process.env[variable];
   if (!value && ci) throw new Error(`${variable} must be set when CI=true: a skipped suite is a failure there`);
   return value || undefined;

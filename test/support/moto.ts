@@ -6,7 +6,7 @@ import { freePort } from './server-process.ts';
 
 /**
  * moto's S3 server on a free loopback port: a real S3 protocol endpoint for the tests (it does
- * not check signatures; test/s3-signing.test.ts does). Any credentials are accepted.
+ * not check signatures; test/creatives/s3-signing.test.ts does). Any credentials are accepted.
  */
 export interface Moto {
   endpoint: string;

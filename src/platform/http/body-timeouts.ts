@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
@@ -24,6 +24,9 @@ export const HEADER_LIMITS = {
 /** How long a connection refused before its body arrived stays open for the answer to be read. */
 const UNREAD_BODY_GRACE_MS = 1_000;
 
+/** 408 and 413: answers to a body that is not read to its end. */
+const CLOSING_STATUSES = new Set([408, 413]);
+
 export interface BodyTimeouts {
   requestTimeoutMs: number;
   uploadIdleTimeoutMs: number;
@@ -37,16 +40,18 @@ export interface BodyTimeouts {
  * refusal (4xx) does so without reading the rest of the body.
  */
 export function installBodyTimeouts(app: FastifyInstance, { requestTimeoutMs, uploadIdleTimeoutMs }: BodyTimeouts): void {
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  app.addHook('preParsing', async (request, reply, payload) => {
     if (!stillArriving(request)) return payload;
     if (request.routeOptions.config.streamedBody) {
-      abandonWhenIdle(request, uploadIdleTimeoutMs);
+      abandonWhenIdle(request, reply.raw, uploadIdleTimeoutMs);
       return payload;
     }
-    return withDeadline(payload, requestTimeoutMs);
+    return withDeadline(payload, reply.raw, requestTimeoutMs);
   });
 
   app.addHook('onSend', async (request, reply) => {
+    // A body too large or too slow is not read to its end: the connection cannot carry another request.
+    if (CLOSING_STATUSES.has(reply.statusCode)) reply.header('connection', 'close');
     if (!stillArriving(request)) return;
     reply.header('connection', 'close');
     // A refusal of the client's request is not read further. A 503 of ours (shutting down, a
@@ -77,24 +82,48 @@ function closeUnread(request: IncomingMessage): void {
     request.pause();
     socket.pause();
   });
-  setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
+  const grace = setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
+  socket.once('close', () => clearTimeout(grace));
 }
 
-/** The body as a stream that fails with 408 unless it has ended within `ms`. */
-function withDeadline(payload: Readable, ms: number): Readable {
+/**
+ * Calls `release` once, when the request is over whichever way: its answer sent (even before its
+ * body arrived: Node.js then never emits 'close' on the request), its connection reset, or the
+ * server closing it. The response's 'close' comes in every one of these cases.
+ */
+function whenRequestEnds(response: ServerResponse, release: () => void): void {
+  if (response.closed) release();
+  else response.once('close', release);
+}
+
+/**
+ * The body as a stream that fails with 408 unless it has ended within `ms`. Its timer and stream
+ * go with the request: a request answered before its body arrived leaves neither behind.
+ */
+function withDeadline(payload: Readable, response: ServerResponse, ms: number): Readable {
   const guarded = new PassThrough();
+  // Once the body parser has stopped reading (it refused the body, or the answer went first), no
+  // one listens to this stream: an error on it is the request's end, not the process's.
+  guarded.on('error', ignoreError);
   const timer = setTimeout(() => {
     payload.unpipe(guarded);
     guarded.destroy(new HttpError(408, `the request body did not arrive within ${ms / 1000} s`, { code: 'request_timeout' }));
   }, ms);
   const stop = () => clearTimeout(timer);
-  payload.once('end', stop).once('close', stop);
+  payload.once('end', stop);
   payload.once('error', (error) => {
     stop();
     guarded.destroy(error);
   });
+  whenRequestEnds(response, () => {
+    stop();
+    payload.unpipe(guarded);
+    guarded.destroy();
+  });
   return payload.pipe(guarded);
 }
+
+function ignoreError(): void {}
 
 /**
  * Destroys the request (and its connection) once the client has sent nothing for `idleMs`; the
@@ -102,7 +131,7 @@ function withDeadline(payload: Readable, ms: number): Readable {
  * HTTP parser reads the socket itself, so progress is seen in the socket's byte count, checked
  * about once a second. Bytes waiting to be consumed mean the server, not the client, is behind.
  */
-function abandonWhenIdle(request: FastifyRequest, idleMs: number): void {
+function abandonWhenIdle(request: FastifyRequest, response: ServerResponse, idleMs: number): void {
   const { raw } = request;
   const socket = raw.socket;
   let bytesRead = socket.bytesRead;
@@ -121,5 +150,5 @@ function abandonWhenIdle(request: FastifyRequest, idleMs: number): void {
     },
     Math.min(1_000, idleMs),
   );
-  raw.once('close', () => clearInterval(check));
+  whenRequestEnds(response, () => clearInterval(check));
 }
