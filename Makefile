@@ -7,9 +7,11 @@ help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':' | sed -e 's/^/  /'
 
 .PHONY: confirm
+# CONFIRM=yes answers for a deploy script, which has no terminal to ask on.
 confirm:
-	@if [ -t 0 ]; then printf 'Are you sure? [y/N] ' && read ans && [ "$${ans:-N}" = y ]; \
-	else echo 'confirm: no terminal to ask; refusing (run the npm script directly)' >&2; exit 1; fi
+	@if [ "$(CONFIRM)" = yes ]; then exit 0; fi; \
+	if [ -t 0 ]; then printf 'Are you sure? [y/N] ' && read ans && [ "$${ans:-N}" = y ]; \
+	else echo 'confirm: no terminal to ask; run with CONFIRM=yes to go ahead' >&2; exit 1; fi
 
 ## run/api: run the API (embedded database unless DATABASE_URL is set)
 .PHONY: run/api
@@ -27,15 +29,15 @@ db/migrations/new:
 	@test -n "$(name)" || { echo 'usage: make db/migrations/new name=add-something' >&2; exit 2; }
 	npm run migrate -- new $(name)
 
-## db/migrations/up: apply all up database migrations
+## db/migrations/up: apply all up database migrations (CONFIRM=yes to skip the question)
 .PHONY: db/migrations/up
 db/migrations/up: confirm
-	npm run migrate -- up
+	npm run migrate -- up --yes
 
-## db/migrations/down: revert the last database migration
+## db/migrations/down: revert the last database migration (CONFIRM=yes to skip the question)
 .PHONY: db/migrations/down
 db/migrations/down: confirm
-	npm run migrate -- down
+	npm run migrate -- down --yes
 
 ## db/migrations/status: show the applied version and pending migrations
 .PHONY: db/migrations/status

@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDependencies) {
     pageLimitMax: MAX_PAGE,
   });
   await app.register(signupRoutes, deps);
-  await app.register(fileRoutes, { storage: deps.storage });
+  await app.register(fileRoutes, { creatives: deps.creatives });
   await app.register(webRoutes);
 
   // Protected routes: authentication happens once, here, before anything else of the request.
@@ -143,7 +143,13 @@ export async function buildApp(deps: AppDependencies) {
     protectScope(scope, deps.sessions);
     await scope.register(accountRoutes, { sessions: deps.sessions });
     await scope.register(creativesRoutes, { creatives: deps.creatives, appTimezone: config.appTimezone });
-    await scope.register(uploadRoutes, { creatives: deps.creatives, images: deps.images, rules: config, metrics: deps.metrics });
+    await scope.register(uploadRoutes, {
+      creatives: deps.creatives,
+      admission: deps.uploadAdmission,
+      images: deps.images,
+      rules: config,
+      metrics: deps.metrics,
+    });
   });
 
   return app;

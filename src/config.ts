@@ -57,6 +57,8 @@ export interface Config {
   };
   /** Codes sent per hour by all instances together. */
   smsPerHour: number;
+  /** The share of smsPerHour kept for numbers that have an account. */
+  smsReservedForKnownPercent: number;
   /** Fixed codes by E.164 number: nothing is sent to them. */
   otpTestNumbers: Map<string, string>;
   /** With ENV=production, test numbers work only before this moment. */
@@ -80,6 +82,10 @@ export interface Config {
   feedLimit: number;
   requestTimeoutSeconds: number;
   uploadIdleTimeoutSeconds: number;
+  uploadsInFlightPerUser: number;
+  imageSecondsPerUserPerHour: number;
+  uploadMaxSeconds: number;
+  uploadTempMaxBytes: number;
   /** The Prometheus listener; off when METRICS_PORT is unset. */
   metrics: { port: number; host: string } | undefined;
 }
@@ -144,6 +150,13 @@ export function loadConfig(env: Env): Config {
     return raw as T;
   };
 
+  const percent = (name: string, fallback: number): number => {
+    const raw = read(name);
+    if (raw !== undefined && !/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole percentage 0–100, got "${raw}"`);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (value > 100) throw new ConfigError(name, `must be a whole percentage 0–100, got "${raw}"`);
+    return value;
+  };
   const bool = (name: string, fallback: boolean): boolean => oneOf(name, ['true', 'false'], String(fallback)) === 'true';
   const url = (name: string, protocols: string[]): string | undefined => {
     const value = read(name);
@@ -204,11 +217,7 @@ export function loadConfig(env: Env): Config {
   const host = hostVariable('HOST', str('HOST', '0.0.0.0'));
 
   const trustProxy = parseTrustProxy(read('TRUST_PROXY'));
-  if (production && trustProxy === true)
-    throw new ConfigError(
-      'TRUST_PROXY',
-      "must not be true when ENV=production (any client could choose its address): give a hop count or the proxies' addresses",
-    );
+  if (production) checkProductionTrustProxy(trustProxy);
 
   const otpTestNumbersUntil = read('OTP_TEST_NUMBERS_UNTIL');
   if (otpTestNumbersUntil !== undefined && Number.isNaN(Date.parse(otpTestNumbersUntil)))
@@ -240,6 +249,7 @@ export function loadConfig(env: Env): Config {
       allowedCountries: parseCountries(read('OTP_ALLOWED_COUNTRIES'), defaultCountry),
     },
     smsPerHour: positiveInt('SMS_PER_HOUR', 1000),
+    smsReservedForKnownPercent: percent('SMS_RESERVED_FOR_KNOWN_PERCENT', 50),
     otpTestNumbers: parseTestNumbers(read('OTP_TEST_NUMBERS'), otpLength),
     otpTestNumbersUntil: otpTestNumbersUntil === undefined ? undefined : new Date(otpTestNumbersUntil),
     trustProxy,
@@ -260,6 +270,10 @@ export function loadConfig(env: Env): Config {
     feedLimit: positiveInt('FEED_LIMIT', 500),
     requestTimeoutSeconds: positiveInt('REQUEST_TIMEOUT_SECONDS', 30, MAX_TIMER_SECONDS),
     uploadIdleTimeoutSeconds: positiveInt('UPLOAD_IDLE_TIMEOUT_SECONDS', 30, MAX_TIMER_SECONDS),
+    uploadsInFlightPerUser: positiveInt('UPLOADS_IN_FLIGHT_PER_USER', 2),
+    imageSecondsPerUserPerHour: positiveInt('IMAGE_SECONDS_PER_USER_PER_HOUR', 120),
+    uploadMaxSeconds: positiveInt('UPLOAD_MAX_SECONDS', 300, MAX_TIMER_SECONDS),
+    uploadTempMaxBytes: positiveInt('UPLOAD_TEMP_MAX_BYTES', 2 * 1024 ** 3),
     metrics:
       metricsPort === undefined
         ? undefined
@@ -339,21 +353,89 @@ function parseTrustProxy(raw: string | undefined): TrustProxy {
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean);
-  if (addresses.length === 0 || !addresses.every(isProxyAddress)) {
+  if (addresses.length === 0 || !addresses.every((entry) => NAMED_RANGES.has(entry) || parseCidr(entry))) {
     throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or comma-separated addresses, got "${raw}"`);
   }
   return addresses;
 }
 
-/** What proxy-addr (behind Fastify's trustProxy) compiles: an address, a CIDR range, or a named range. */
-function isProxyAddress(entry: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+/** proxy-addr's named ranges: all of them private (loopback, link-local, unique local). */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const MAX_PRODUCTION_HOPS = 5;
+/** The widest range a production TRUST_PROXY may name, and the widest of public IPv4 space. */
+const WIDEST_PREFIX = { 4: 8, 6: 32 } as const;
+const WIDEST_PUBLIC_V4_PREFIX = 16;
+/** IPv4 ranges that are not routed on the internet: a proxy there is one of ours. */
+const PRIVATE_V4: [string, number][] = [
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+];
+
+interface Cidr {
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+}
+
+/**
+ * An address, a CIDR range or an IPv4 netmask range, as proxy-addr (behind Fastify's trustProxy)
+ * compiles it without throwing (it refuses a /0); undefined when it is none of them.
+ */
+function parseCidr(entry: string): Cidr | undefined {
   const [address = '', range, ...rest] = entry.split('/');
   const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (range === undefined) return true;
-  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
-  return family === 4 && isIP(range) === 4; // a netmask: 10.0.0.0/255.0.0.0
+  if ((family !== 4 && family !== 6) || rest.length > 0) return undefined;
+  const bits = family === 4 ? 32 : 128;
+  let prefix = bits;
+  if (range !== undefined && /^\d{1,3}$/.test(range)) prefix = Number(range);
+  else if (range !== undefined) prefix = family === 4 && isIP(range) === 4 ? netmaskPrefix(range) : -1;
+  return prefix >= 1 && prefix <= bits ? { family, address, prefix } : undefined;
+}
+
+/** 255.255.0.0 → 16; -1 for a mask that is not contiguous ones then zeros. */
+function netmaskPrefix(mask: string): number {
+  const value = ipv4Number(mask);
+  const prefix = 32 - Math.log2((~value >>> 0) + 1);
+  return Number.isInteger(prefix) ? prefix : -1;
+}
+
+function ipv4Number(address: string): number {
+  return address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+}
+
+function insidePrivateV4({ address, prefix }: Cidr): boolean {
+  const network = ipv4Number(address);
+  return PRIVATE_V4.some(
+    ([base, size]) => prefix >= size && Math.floor(network / 2 ** (32 - size)) === ipv4Number(base) / 2 ** (32 - size),
+  );
+}
+
+/**
+ * With ENV=production, TRUST_PROXY must not let a client choose its address: not `true`, not more
+ * than a few hops, no range wider than a provider's own network.
+ */
+function checkProductionTrustProxy(trustProxy: TrustProxy): void {
+  const refuse = (problem: string) => {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `${problem} when ENV=production (any client could choose its address): give a hop count or the proxies' addresses`,
+    );
+  };
+  if (trustProxy === true) refuse('must not be true');
+  if (typeof trustProxy === 'number' && trustProxy > MAX_PRODUCTION_HOPS) refuse(`must be at most ${MAX_PRODUCTION_HOPS} hops`);
+  if (!Array.isArray(trustProxy)) return;
+  for (const cidr of trustProxy.map(parseCidr)) {
+    if (!cidr) continue; // a named range
+    const text = `${cidr.address}/${cidr.prefix}`;
+    if (cidr.prefix < WIDEST_PREFIX[cidr.family])
+      refuse(`must not name a range wider than /${WIDEST_PREFIX[cidr.family]} (${text})`);
+    if (cidr.family === 4 && cidr.prefix < WIDEST_PUBLIC_V4_PREFIX && !insidePrivateV4(cidr))
+      refuse(`must not name public address space wider than /${WIDEST_PUBLIC_V4_PREFIX} (${text})`);
+  }
 }
 
 function hostVariable(name: string, host: string): string {

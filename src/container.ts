@@ -8,7 +8,8 @@ import type { Clock, RateLimiter } from './auth/rate-limit/limiter.ts';
 import { MemoryRateLimiter } from './auth/rate-limit/memory.ts';
 import { RedisRateLimiter } from './auth/rate-limit/redis.ts';
 import { Sessions } from './auth/sessions.ts';
-import { DatabaseSmsBudget, RedisSmsBudget, type SmsBudget } from './auth/sms-budget.ts';
+import { countCallingCodes } from './auth/phone.ts';
+import { DatabaseSmsBudget, RedisSmsBudget, type BudgetAlerts, type SmsBudget } from './auth/sms-budget.ts';
 import { createSmsProvider } from './auth/sms/create.ts';
 import { DEFAULT_SMS_BASE_DELAY_MS, DEFAULT_SMS_MAX_DELAY_MS, SmsSender } from './auth/sms/sender.ts';
 import { deleteExpiredTokens } from './auth/tokens.ts';
@@ -20,6 +21,7 @@ import { CreativesService } from './creatives/service.ts';
 import { sweepOrphans } from './creatives/orphan-sweep.ts';
 import { openStorage } from './creatives/storage/open.ts';
 import type { Storage } from './creatives/storage/storage.ts';
+import { UploadAdmission } from './creatives/upload-admission.ts';
 import { UploadLimits } from './creatives/upload-limits.ts';
 import { BackgroundTasks } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
@@ -50,6 +52,8 @@ export interface AppDependencies {
   storage: Storage;
   sessions: Sessions;
   creatives: CreativesService;
+  /** Who may upload now: in-flight, temporary bytes, deadline, a fair turn at the image processor. */
+  uploadAdmission: UploadAdmission;
   /** Decodes and strips uploads and makes their variants, IMAGE_CONCURRENCY at a time. */
   images: ImageProcessor;
   metrics: Metrics;
@@ -107,12 +111,12 @@ export async function createDependencies(
   if (!redis && config.env === 'production') {
     logger.warn('REDIS_URL is not set: rate limits are kept per instance (OTP challenges are shared through the database)');
   }
-  const smsBudget = redis ? new RedisSmsBudget(redis, config.smsPerHour, now) : new DatabaseSmsBudget(db, config.smsPerHour, now);
+  const smsBudget = openSmsBudget(config, db, redis, logger, now);
   const metrics = new Metrics({
     processMetrics: config.metrics !== undefined,
     pool: () => db.poolUse(),
     backgroundTasks: () => background.pending().length,
-    smsBudget: { limit: config.smsPerHour, used: () => smsBudget.used() },
+    smsBudget: { limits: smsBudget.limits, used: () => smsBudget.used() },
   });
   const testNumbers = new TestNumbers(
     config.otpTestNumbers,
@@ -131,6 +135,7 @@ export async function createDependencies(
     {
       perUserPerHour: config.uploadsPerUserPerHour,
       userQuotaBytes: config.userQuotaBytes,
+      imageSecondsPerUserPerHour: config.imageSecondsPerUserPerHour,
       disk: config.storage.kind === 'local' ? { directory: config.uploadDir, minFreeBytes: config.minFreeDiskBytes } : undefined,
     },
     now,
@@ -174,6 +179,13 @@ export async function createDependencies(
       config.feedLimit,
       config.publicFilesUrl,
     ),
+    uploadAdmission: new UploadAdmission(uploadLimits, {
+      inFlightPerUser: config.uploadsInFlightPerUser,
+      tempMaxBytes: config.uploadTempMaxBytes,
+      maxSeconds: config.uploadMaxSeconds,
+      userQuotaBytes: config.userQuotaBytes,
+      imageConcurrency: config.imageConcurrency,
+    }),
     images: new ImageProcessor({ maxPixels: config.maxImagePixels }, config.imageConcurrency),
     metrics,
     cleanupTasks: [
@@ -190,4 +202,22 @@ export async function createDependencies(
       if (failed) throw failed.reason;
     },
   };
+}
+
+/** SMS_PER_HOUR in Redis when there is one, else in the database; its alerts go to the log. */
+function openSmsBudget(config: Config, db: Database, redis: Redis | undefined, logger: FastifyBaseLogger, now: Clock): SmsBudget {
+  const settings = {
+    perHour: config.smsPerHour,
+    reservedForKnownPercent: config.smsReservedForKnownPercent,
+    callingCodes: countCallingCodes(config.otp.allowedCountries),
+  };
+  const alerts: BudgetAlerts = {
+    halfUsed: (used, perHour) => logger.warn({ used, smsPerHour: perHour }, 'half of SMS_PER_HOUR is used this hour'),
+    shareSpent: (counters) =>
+      logger.error(
+        { share: counters, smsPerHour: config.smsPerHour },
+        'a share of SMS_PER_HOUR is spent: its numbers get no code until the next hour',
+      ),
+  };
+  return redis ? new RedisSmsBudget(redis, settings, alerts, now) : new DatabaseSmsBudget(db, settings, alerts, now);
 }

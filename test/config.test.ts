@@ -31,6 +31,7 @@ const DEFAULTS: Config = {
     allowedCountries: ['IN'],
   },
   smsPerHour: 1000,
+  smsReservedForKnownPercent: 50,
   otpTestNumbers: new Map(),
   otpTestNumbersUntil: undefined,
   trustProxy: false,
@@ -51,6 +52,10 @@ const DEFAULTS: Config = {
   feedLimit: 500,
   requestTimeoutSeconds: 30,
   uploadIdleTimeoutSeconds: 30,
+  uploadsInFlightPerUser: 2,
+  imageSecondsPerUserPerHour: 120,
+  uploadMaxSeconds: 300,
+  uploadTempMaxBytes: 2_147_483_648,
   metrics: undefined,
 };
 
@@ -65,6 +70,10 @@ const POSITIVE_INTEGERS = [
   'SMS_PER_HOUR',
   'REQUEST_TIMEOUT_SECONDS',
   'UPLOAD_IDLE_TIMEOUT_SECONDS',
+  'UPLOADS_IN_FLIGHT_PER_USER',
+  'IMAGE_SECONDS_PER_USER_PER_HOUR',
+  'UPLOAD_MAX_SECONDS',
+  'UPLOAD_TEMP_MAX_BYTES',
   'METRICS_PORT',
   'PORT',
   'MAX_UPLOAD_BYTES',
@@ -149,6 +158,11 @@ describe('loadConfig', () => {
       OTP_ALLOWED_COUNTRIES: 'us, ca',
       OTP_PER_PREFIX_PER_HOUR: '7',
       SMS_PER_HOUR: '50',
+      SMS_RESERVED_FOR_KNOWN_PERCENT: '0',
+      UPLOADS_IN_FLIGHT_PER_USER: '3',
+      IMAGE_SECONDS_PER_USER_PER_HOUR: '60',
+      UPLOAD_MAX_SECONDS: '90',
+      UPLOAD_TEMP_MAX_BYTES: '1000000',
       OTP_TEST_NUMBERS: '+12015550123=12345678',
       OTP_TEST_NUMBERS_UNTIL: '2027-01-31',
       REQUEST_TIMEOUT_SECONDS: '12',
@@ -180,6 +194,7 @@ describe('loadConfig', () => {
         allowedCountries: ['US', 'CA'],
       },
       smsPerHour: 50,
+      smsReservedForKnownPercent: 0,
       otpTestNumbers: new Map([['+12015550123', '12345678']]),
       otpTestNumbersUntil: new Date('2027-01-31'),
       trustProxy: 2,
@@ -209,6 +224,10 @@ describe('loadConfig', () => {
       feedLimit: 20,
       requestTimeoutSeconds: 12,
       uploadIdleTimeoutSeconds: 13,
+      uploadsInFlightPerUser: 3,
+      imageSecondsPerUserPerHour: 60,
+      uploadMaxSeconds: 90,
+      uploadTempMaxBytes: 1_000_000,
       metrics: { port: 9464, host: '0.0.0.0' },
     } satisfies Config);
   });
@@ -340,8 +359,41 @@ describe('loadConfig', () => {
     for (const [raw, expected] of accepted) {
       test(`"${raw}" is accepted`, () => assert.deepEqual(loadConfig({ TRUST_PROXY: raw }).trustProxy, expected));
     }
-    for (const raw of ['yes', 'TRUE', 'face', '10.0.0.1/33', '::1/129', '1.2.3', '10.0.0.0/8/1', '10.0.0.1/255.0.0', ',']) {
+    // A /0 (or netmask 0.0.0.0) is refused here rather than by proxy-addr, which threw a stack at start-up.
+    const refused = ['yes', 'TRUE', 'face', '10.0.0.1/33', '::1/129', '1.2.3', '10.0.0.0/8/1', '10.0.0.1/255.0.0', ','];
+    for (const raw of [...refused, '0.0.0.0/0', '::/0', '0.0.0.0/0.0.0.0', '10.0.0.0/255.0.255.0']) {
       test(`"${raw}" is refused`, () => assert.equal(refusedVariable({ TRUST_PROXY: raw }), 'TRUST_PROXY'));
+    }
+    const production = { ...TWILIO, ENV: 'production' };
+    const productionAccepted = [
+      '5',
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '100.64.0.0/10',
+      '203.0.113.0/24',
+      '198.51.0.0/16',
+      '2001:db8::/32',
+      'loopback, uniquelocal, linklocal',
+      '10.0.0.0/255.0.0.0',
+    ];
+    for (const raw of productionAccepted) {
+      test(`with ENV=production, "${raw}" is accepted`, () =>
+        assert.equal(refusedVariable({ ...production, TRUST_PROXY: raw }), undefined));
+    }
+    // The review's bypass first: two halves of each family are the whole internet.
+    const productionRefused = [
+      '0.0.0.0/1,128.0.0.0/1,::/1,8000::/1',
+      '6',
+      '11.0.0.0/8',
+      '10.0.0.0/7',
+      '198.0.0.0/15',
+      '2001::/31',
+      '1.0.0.0/255.254.0.0',
+      'true',
+    ];
+    for (const raw of productionRefused) {
+      test(`with ENV=production, "${raw}" is refused`, () =>
+        assert.equal(refusedVariable({ ...production, TRUST_PROXY: raw }), 'TRUST_PROXY'));
     }
   });
 });

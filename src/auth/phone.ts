@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 // The "max" metadata carries each region's digit patterns: the default "min" one only checks
 // lengths, which would accept numbers that cannot exist (e.g. +91 5555555555).
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { getCountryCallingCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /**
  * The number in E.164 (`+919876543210`), or null when it is not a valid number for its region.
@@ -30,4 +30,15 @@ export function normaliseName(input: string): { name: string } | { error: string
 export function maskPhoneNumber(e164: string): string {
   if (e164.length < 10) return '*'.repeat(e164.length);
   return `${e164.slice(0, 3)}${'*'.repeat(e164.length - 7)}${e164.slice(-4)}`;
+}
+
+/** The country calling code (`91`) of a number already normalised to E.164. */
+export function callingCodeOf(e164: string): string {
+  return parsePhoneNumberFromString(e164)!.countryCallingCode;
+}
+
+/** How many country calling codes the regions share (several regions may share one, as +1 does). */
+export function countCallingCodes(regions: string[] | '*'): number | 'any' {
+  if (regions === '*') return 'any';
+  return new Set(regions.map((region) => getCountryCallingCode(region as CountryCode))).size;
 }

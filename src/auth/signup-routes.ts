@@ -8,13 +8,13 @@ import type { Metrics } from '../platform/metrics.ts';
 import { unauthorized } from './guard.ts';
 import type { OtpService } from './otp/service.ts';
 import type { TestNumbers } from './otp/test-numbers.ts';
-import { normaliseName, normalisePhoneNumber } from './phone.ts';
+import { callingCodeOf, normaliseName, normalisePhoneNumber } from './phone.ts';
 import { retryAfterSeconds, type LimitRule, type RateLimiter, type TakeResult } from './rate-limit/limiter.ts';
 import type { Sessions } from './sessions.ts';
-import type { SmsBudget } from './sms-budget.ts';
+import type { Recipient, SmsBudget } from './sms-budget.ts';
 import { smsRefusal, type SmsRefusal } from './sms-eligibility.ts';
 import type { SmsSender } from './sms/sender.ts';
-import { findOrCreateUser, UserSchema, userJson } from './users.ts';
+import { findOrCreateUser, hasAccount, UserSchema, userJson } from './users.ts';
 
 export interface SignupOptions {
   config: Config;
@@ -142,14 +142,39 @@ function otpRequestRules(phoneNumber: string, client: ClientKeys, otp: Config['o
   return rules;
 }
 
-function verifyRule(client: ClientKeys, otp: Config['otp']): LimitRule {
-  return {
-    name: 'otp-verify-ip',
-    key: `otp-verify-ip:${client.address}`,
-    limit: otp.verifyPerIpPerHour,
-    windowMs: HOUR_MS,
-    message: 'too many failed verification attempts from this address; try again later',
-  };
+/**
+ * Failed verifications per address (an IPv6 client per /64, and its /48 at 4×, as for sending) and,
+ * for a test number, per number: its code never changes, so its wrong guesses add up across requests.
+ */
+function verifyRules(client: ClientKeys, otp: Config['otp'], testNumber: string | undefined): LimitRule[] {
+  const rules: LimitRule[] = [
+    {
+      name: 'otp-verify-ip',
+      key: `otp-verify-ip:${client.address}`,
+      limit: otp.verifyPerIpPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many failed verification attempts from this address; try again later',
+    },
+  ];
+  if (client.network) {
+    rules.push({
+      name: 'otp-verify-ip48',
+      key: `otp-verify-ip48:${client.network}`,
+      limit: 4 * otp.verifyPerIpPerHour,
+      windowMs: HOUR_MS,
+      message: 'too many failed verification attempts from this network; try again later',
+    });
+  }
+  if (testNumber !== undefined) {
+    rules.push({
+      name: 'otp-test-number',
+      key: `otp-test-number:${testNumber}`,
+      limit: otp.maxAttempts,
+      windowMs: HOUR_MS,
+      message: 'too many wrong codes for this number; it is locked for the hour',
+    });
+  }
+  return rules;
 }
 
 function tooManyRequests(refusal: Extract<TakeResult, { allowed: false }>): HttpError {
@@ -157,6 +182,11 @@ function tooManyRequests(refusal: Extract<TakeResult, { allowed: false }>): Http
     code: 'rate_limited',
     headers: { 'retry-after': String(retryAfterSeconds(refusal.retryAfterMs)) },
   });
+}
+
+/** Whom the SMS budget sees: a number with an account draws on the share kept for returning people. */
+async function recipientOf(db: Queryable, phoneNumber: string): Promise<Recipient> {
+  return (await hasAccount(db, phoneNumber)) ? { known: true } : { known: false, callingCode: callingCodeOf(phoneNumber) };
 }
 
 const SMS_REFUSALS: Record<SmsRefusal, string> = {
@@ -213,15 +243,9 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
         if (refusal) throw new HttpError(400, SMS_REFUSALS[refusal], { code: refusal, field: 'phone_number' });
         const taken = await rateLimiter.take(otpRequestRules(phoneNumber, client, config.otp));
         if (!taken.allowed) throw refused(taken);
-        const budget = await smsBudget.take();
+        const budget = await smsBudget.take(await recipientOf(db, phoneNumber));
         if (!budget.allowed) {
           await rateLimiter.giveBack(taken.hit);
-          if (budget.firstRefusal) {
-            request.log.error(
-              { smsPerHour: config.smsPerHour },
-              'SMS_PER_HOUR is spent: no more codes are sent until the next hour',
-            );
-          }
           throw new HttpError(503, 'no more codes can be sent this hour; try again later', {
             code: 'sms_budget_exhausted',
             headers: { 'retry-after': String(retryAfterSeconds(budget.retryAfterMs)) },
@@ -236,7 +260,8 @@ export const signupRoutes: FastifyPluginAsyncTypebox<SignupOptions> = async (
 
       if (!otpPattern.test(body.otp)) throw new HttpError(400, `otp must be ${config.otp.length} digits`, { field: 'otp' });
       // Reserve a slot first so concurrent guesses cannot overshoot the limit; a success gives it back.
-      const taken = await rateLimiter.take([verifyRule(client, config.otp)]);
+      const testNumber = testNumbers.codeFor(phoneNumber) === undefined ? undefined : phoneNumber;
+      const taken = await rateLimiter.take(verifyRules(client, config.otp, testNumber));
       if (!taken.allowed) throw refused(taken);
       const verified = await otp.verify(phoneNumber, body.otp);
       if (!verified) throw unauthorized('Invalid or expired OTP', 'invalid_otp');

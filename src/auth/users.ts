@@ -37,3 +37,9 @@ export async function findOrCreateUser(db: Queryable, phoneNumber: string, name:
   );
   return rows[0]!;
 }
+
+/** Whether the number has signed in before (it has an account). */
+export async function hasAccount(db: Queryable, phoneNumber: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM users WHERE phone_number = $1', [phoneNumber]);
+  return rows.length > 0;
+}

@@ -46,6 +46,7 @@ async function run(args: string[]): Promise<BackfillSummary> {
       const limits = new UploadLimits(db, {
         perUserPerHour: config.uploadsPerUserPerHour,
         userQuotaBytes: config.userQuotaBytes,
+        imageSecondsPerUserPerHour: config.imageSecondsPerUserPerHour,
       });
       return await backfillWith(new CreativesService(db, storage, createFeedCache(), logger, limits, config.feedLimit));
     } finally {

@@ -3,7 +3,16 @@ import fresh from 'fresh';
 import parseRange from 'range-parser';
 import { ErrorBody, HttpError } from '../platform/http/errors.ts';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.ts';
-import { contentTypeOf, FILE_CACHE_CONTROL, isStoredName, URL_PREFIX, type ByteRange, type Storage } from './storage/storage.ts';
+import type { CreativesService } from './service.ts';
+import {
+  contentTypeOf,
+  FILE_CACHE_CONTROL,
+  isStoredName,
+  URL_PREFIX,
+  type ByteRange,
+  type Storage,
+  type StoredFile,
+} from './storage/storage.ts';
 
 /** What every stored file is served with: it is never a page, never sniffed, and never changes. */
 export const FILE_HEADERS = {
@@ -21,8 +30,11 @@ const IMAGE = {
  * `GET /uploads/<name>` (and HEAD): a stored file, from whichever storage is configured, so every
  * instance serves every file. Streamed, with ETag/If-None-Match and one byte range. Only a stored
  * file's exact name is served: no directory, listing, redirect, temporary file or other path.
+ * A name a creative had before its file was renamed is answered with the file it has now: the same
+ * image, same headers, no redirect (README, "Coming from the Go original", says why).
  */
-export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, { storage }) => {
+export const fileRoutes: FastifyPluginAsync<{ creatives: CreativesService }> = async (app, { creatives }) => {
+  const { storage } = creatives;
   app.route({
     method: ['GET', 'HEAD'],
     url: `${URL_PREFIX}:name`,
@@ -46,9 +58,10 @@ export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, 
     config: { openapi: { response: { 200: IMAGE, 206: IMAGE } } },
     handler: async (request, reply) => {
       // Judged on the path as sent, so `//name`, `./name` or a percent-encoded name are not served.
-      const name = request.url.split('?')[0]!.slice(URL_PREFIX.length);
-      const file = isStoredName(name) ? await storage.stat(name) : undefined;
-      if (!file) throw notFound(request);
+      const requested = request.url.split('?')[0]!.slice(URL_PREFIX.length);
+      const found = isStoredName(requested) ? await locate(storage, creatives, requested) : undefined;
+      if (!found) throw notFound(request);
+      const { name, file } = found;
       const range = requestedRange(request.headers.range, file.size);
       const headers = {
         ...FILE_HEADERS,
@@ -68,6 +81,19 @@ export const fileRoutes: FastifyPluginAsync<{ storage: Storage }> = async (app, 
     },
   });
 };
+
+/** The stored file behind `name`: its own, or, for a renamed creative's old name, the one it has now. */
+async function locate(
+  storage: Storage,
+  creatives: CreativesService,
+  name: string,
+): Promise<{ name: string; file: StoredFile } | undefined> {
+  const file = await storage.stat(name);
+  if (file) return { name, file };
+  const current = await creatives.currentNameOf(name);
+  const renamed = current === undefined ? undefined : await storage.stat(current);
+  return renamed && { name: current!, file: renamed };
+}
 
 /**
  * The bytes to send: the one range asked for (206), else the whole file. Several ranges are

@@ -2,9 +2,11 @@ import { rm } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { HttpError } from '../platform/http/errors.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import type { ImageProcessor, ImageRefusal } from './images.ts';
+import type { ImageProcessor, ImageRefusal, ProcessedImage } from './images.ts';
 import type { Creative } from './repository.ts';
 import type { CreativesService } from './service.ts';
+
+type ImageWork = () => Promise<ProcessedImage | ImageRefusal>;
 
 export interface IntakeDependencies {
   creatives: CreativesService;
@@ -15,27 +17,32 @@ export interface IntakeDependencies {
 /**
  * The one way a received file becomes a creative, whichever route received it: the file at `path`
  * (removed here, whatever happens) is proved whole and stripped of its metadata, and its variants
- * are made; the result is stored and recorded. A refused image is a 415 or 413 in our words; the
+ * are made, in the person's turn (`inTurn`: the upload ticket's, which times it toward their
+ * budget); the result is stored and recorded. A refused image is a 415 or 413 in our words; the
  * decoder's own detail goes to `log` only.
  */
 export async function createCreativeFromFile(
   { creatives, images, metrics }: IntakeDependencies,
   path: string,
   creative: { userId: number; scheduledAt: string },
-  log: FastifyBaseLogger,
+  {
+    log,
+    inTurn,
+  }: { log: FastifyBaseLogger; inTurn: (work: ImageWork) => Promise<{ image: ProcessedImage | ImageRefusal; imageMs: number }> },
 ): Promise<Creative> {
-  let image;
+  let processed;
   try {
-    image = await metrics.timeImageProcessing(() => images.process(path));
+    processed = await inTurn(() => metrics.timeImageProcessing(() => images.process(path)));
   } finally {
     await rm(path, { force: true });
   }
+  const { image, imageMs } = processed;
   if ('refused' in image) {
     if ('detail' in image) log.info({ detail: image.detail }, `image refused: ${image.message}`);
     throw refusal(image);
   }
   try {
-    const created = await creatives.create(image, creative);
+    const created = await creatives.create(image, { ...creative, imageMs });
     metrics.uploads.inc({ outcome: 'stored' });
     metrics.uploadBytes.inc(image.original.size);
     return created;

@@ -189,3 +189,17 @@ export async function deleteOwnCreative(db: Queryable, userId: number, id: numbe
   const row = rows[0];
   return row && [row.creative_url, row.thumb_url, row.feed_url].filter((url) => url !== null);
 }
+
+/**
+ * The URL of the file that now stands for `name`, a file name a creative had before it was renamed
+ * (recorded by migration 11's trigger); undefined when no creative had it.
+ */
+export async function findRenamedFileUrl(db: Queryable, name: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ url: string | null }>(
+    `SELECT CASE a.file WHEN 'original' THEN c.creative_url WHEN 'thumb' THEN c.thumb_url ELSE c.feed_url END AS url
+     FROM creative_file_aliases a JOIN creatives c ON c.id = a.creative_id
+     WHERE a.name = $1`,
+    [name],
+  );
+  return rows[0]?.url ?? undefined;
+}

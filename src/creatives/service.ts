@@ -7,6 +7,7 @@ import {
   deleteOwnCreative,
   findFeedPage,
   findOwnCreatives,
+  findRenamedFileUrl,
   insertCreative,
   recordProcessedImage,
   type Creative,
@@ -15,7 +16,7 @@ import {
   type OwnCreativesQuery,
   type UnprocessedCreative,
 } from './repository.ts';
-import { publicFileUrl, type Storage } from './storage/storage.ts';
+import { nameFromUrl, publicFileUrl, type Storage } from './storage/storage.ts';
 import { storeImage } from './stored-image.ts';
 import type { UploadLimits } from './upload-limits.ts';
 
@@ -45,12 +46,13 @@ export class CreativesService {
    * Stores `image` and its variants and records them (its original's bytes count toward the
    * person's quota); on failure nothing of it remains.
    */
-  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string }): Promise<Creative> {
+  async create(image: ProcessedImage, creative: { userId: number; scheduledAt: string; imageMs: number }): Promise<Creative> {
     const stored = await storeImage(this.storage, image);
+    const { imageMs, ...row } = creative;
     let created: Creative;
     try {
-      created = await this.limits.record(creative.userId, stored.sizeBytes, (tx) =>
-        insertCreative(tx, { ...creative, image: stored }),
+      created = await this.limits.record(creative.userId, { sizeBytes: stored.sizeBytes, imageMs }, (tx) =>
+        insertCreative(tx, { ...row, image: stored }),
       );
     } catch (error) {
       // No row, so no files: the client is told it failed and may simply retry.
@@ -63,8 +65,8 @@ export class CreativesService {
 
   /**
    * Gives a creative stored before variants existed its processed image, in place of its original
-   * (under a new name: a URL never changes content). False, and nothing changed, when the row was
-   * deleted or changed meanwhile.
+   * (under a new name: a URL never changes content; the old name keeps answering with the new
+   * file, see currentNameOf). False, and nothing changed, when the row was deleted or changed meanwhile.
    */
   async replaceUnprocessedImage(creative: UnprocessedCreative, image: ProcessedImage): Promise<boolean> {
     const stored = await storeImage(this.storage, image);
@@ -127,6 +129,15 @@ export class CreativesService {
   async listOwn(query: OwnCreativesQuery): Promise<{ creatives: Creative[]; more: boolean }> {
     const page = await findOwnCreatives(this.db, query);
     return { ...page, creatives: page.creatives.map((creative) => this.present(creative)) };
+  }
+
+  /**
+   * The name of the file that now stands for `name`, a name a creative's file had before it was
+   * renamed (by the backfill, or any later reprocessing); undefined if no creative had it.
+   */
+  async currentNameOf(name: string): Promise<string | undefined> {
+    const url = await findRenamedFileUrl(this.db, name);
+    return url === undefined ? undefined : nameFromUrl(url);
   }
 
   /** A creative as clients see it: its files' URLs under PUBLIC_FILES_URL when that is set. */

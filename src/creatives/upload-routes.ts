@@ -14,12 +14,14 @@ import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
 import type { ImageProcessor } from './images.ts';
 import { createCreativeFromFile } from './intake.ts';
 import type { CreativesService } from './service.ts';
+import type { UploadAdmission, UploadTicket } from './upload-admission.ts';
 import { receiveToFile, temporaryImagePath } from './temporary-file.ts';
 
 export type UploadRules = Pick<Config, 'maxUploadBytes' | 'appTimezone' | 'maxScheduleDays'>;
 
 export interface UploadOptions {
   creatives: CreativesService;
+  admission: UploadAdmission;
   images: ImageProcessor;
   rules: UploadRules;
   metrics: Metrics;
@@ -34,7 +36,10 @@ const ACCEPTED_NAMES = 'JPEG, PNG, GIF or WebP';
  * `POST /upload-creative`: a multipart upload streamed to a temporary file, checked by content,
  * decoded and stripped with its variants made, then stored and recorded.
  */
-export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app, { creatives, images, rules, metrics }) => {
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
+  app,
+  { creatives, admission, images, rules, metrics },
+) => {
   // Only multipart is parsed here (and only here). Any other body is left unread for the handler
   // to refuse with a message saying what to send.
   app.removeAllContentTypeParsers();
@@ -53,7 +58,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
         tags: ['creatives'],
         operationId: 'uploadCreative',
         summary: 'Upload an image scheduled for a date',
-        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}) and the image must decode whole; at most MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS (width × height × frames); the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. What is stored is the file as sent with its metadata taken out of its structure (no EXIF, XMP, IPTC, comments or text chunks; the ICC profile stays): its decoded pixels equal the upload's. A rotated or mirrored JPEG keeps an EXIF block holding its Orientation alone, which browsers apply; width and height are as displayed. Thumb and feed WebP variants are made. Per person at most UPLOADS_PER_USER_PER_HOUR uploads (429 with Retry-After) and USER_QUOTA_BYTES stored (413 quota_exceeded; deleting a creative frees its bytes); 507 insufficient_storage when the server's disk is nearly full. GET /meta gives the figures.`,
+        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}) and the image must decode whole; at most MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS (width × height × frames); the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. What is stored is the file as sent with its metadata taken out of its structure (no EXIF, XMP, IPTC, comments or text chunks; the ICC profile stays): its decoded pixels equal the upload's. A rotated or mirrored JPEG keeps an EXIF block holding its Orientation alone, which browsers apply; width and height are as displayed. Thumb and feed WebP variants are made. Per person at most UPLOADS_PER_USER_PER_HOUR uploads and IMAGE_SECONDS_PER_USER_PER_HOUR of image processing (refused uploads that were decoded count toward both), UPLOADS_IN_FLIGHT_PER_USER at once (429 with Retry-After), and USER_QUOTA_BYTES stored (413 quota_exceeded, counting bytes still arriving; deleting a creative frees its bytes); the whole file within UPLOAD_MAX_SECONDS (408); 503 with Retry-After when the server holds UPLOAD_TEMP_MAX_BYTES of arriving uploads; 507 insufficient_storage when its disk is nearly full. GET /meta gives the figures.`,
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
         body: Type.Object(
@@ -64,34 +69,44 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (app
           201: Type.Object({ creative: CreativeSchema }),
           400: ErrorBody,
           401: ErrorBody,
+          408: ErrorBody,
           413: ErrorBody,
           415: ErrorBody,
           429: ErrorBody,
+          503: ErrorBody,
           507: ErrorBody,
         },
       },
       onError: async (_request, _reply, error) => {
         const { code } = toHttpError(error);
         metrics.uploads.inc({ outcome: code });
-        // This route's one rate limit: UPLOADS_PER_USER_PER_HOUR.
+        // This route's rate limits: per person per hour (uploads, image time) and in flight.
         if (code === 'rate_limited') metrics.rateLimitRefusals.inc({ limit: 'uploads-per-user' });
       },
     },
     async (request, reply) => {
       if (!request.isMultipart()) throw new HttpError(415, `the body must be multipart/form-data: ${FIELDS}`);
-      // A person at a limit, or a nearly full disk, is refused before the body is read.
-      await creatives.limits.admit(request.user!.id);
-      const upload = await receiveUpload(request, rules);
-      const creative = await createCreativeFromFile(
-        { creatives, images, metrics },
-        upload.path,
-        { userId: request.user!.id, scheduledAt: upload.scheduledAt },
-        request.log,
-      );
-      return reply.code(201).send({ creative });
+      // A person at a limit, or a server short of room, is refused before the body is read.
+      const ticket = await admission.admit(request.user!.id);
+      const receiving = receiveUpload(request, rules, ticket);
+      try {
+        const upload = await ticket.withinDeadline(receiving, (late) => rm(late.path, { force: true }));
+        const creative = await createCreativeFromFile(
+          { creatives, images, metrics },
+          upload.path,
+          { userId: request.user!.id, scheduledAt: upload.scheduledAt },
+          { log: request.log, inTurn: (work) => ticket.processImage(work) },
+        );
+        return reply.code(201).send({ creative });
+      } finally {
+        // Bytes may still be arriving after a 408: the ticket holds them until the body has ended.
+        void receiving.then(noop, noop).then(() => ticket.release());
+      }
     },
   );
 };
+
+function noop(): void {}
 
 /** The file, whole, in a temporary file of its own. */
 interface ReceivedFile {
@@ -103,7 +118,11 @@ interface ReceivedFile {
  * are read to their end and thrown away, so the client always gets its answer and no stream is
  * left half-read. Only a complete, valid form gets its file back, still unpublished.
  */
-async function receiveUpload(request: FastifyRequest, rules: UploadRules): Promise<ReceivedFile & { scheduledAt: string }> {
+async function receiveUpload(
+  request: FastifyRequest,
+  rules: UploadRules,
+  ticket: UploadTicket,
+): Promise<ReceivedFile & { scheduledAt: string }> {
   let file: ReceivedFile | undefined;
   let scheduledAt: string | undefined;
   let failure: unknown;
@@ -113,7 +132,7 @@ async function receiveUpload(request: FastifyRequest, rules: UploadRules): Promi
         try {
           if (part.type === 'file' && part.fieldname === 'file') {
             if (file) throw new HttpError(400, `a second file was sent: ${FIELDS}`, { field: 'file' });
-            file = await receiveFile(part.file, rules.maxUploadBytes);
+            file = await receiveFile(part.file, rules.maxUploadBytes, ticket);
           } else if (part.type === 'field' && part.fieldname === 'scheduled_at') {
             if (scheduledAt !== undefined)
               throw new HttpError(400, `field "scheduled_at" was sent twice: ${FIELDS}`, { field: 'scheduled_at' });
@@ -143,16 +162,21 @@ async function receiveUpload(request: FastifyRequest, rules: UploadRules): Promi
 }
 
 /** Checks the first bytes, then streams the whole file to a temporary file. */
-async function receiveFile(source: Readable & { truncated?: boolean }, maxBytes: number): Promise<ReceivedFile> {
+async function receiveFile(
+  source: Readable & { truncated?: boolean },
+  maxBytes: number,
+  ticket: UploadTicket,
+): Promise<ReceivedFile> {
   // Not destroyed on return: a refused file is still read to its end (see `drain`).
   const chunks = source.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   try {
     const head = await readHead(chunks, DETECTION_SAMPLE_BYTES);
+    ticket.arrive(head.length);
     if (head.length === 0) throw new HttpError(400, 'the file is empty', { field: 'file' });
     const type = await detectImageType(head);
     if (!type) throw new HttpError(415, `the file is not a ${ACCEPTED_NAMES} image`, { field: 'file' });
     const path = temporaryImagePath();
-    await receiveToFile(Readable.from(replay(head, chunks), { objectMode: false }), path);
+    await receiveToFile(Readable.from(replay(head, counted(chunks, ticket)), { objectMode: false }), path);
     // The parser stops passing bytes on at the limit and flags the stream.
     if (source.truncated) {
       await rm(path, { force: true });
@@ -177,9 +201,17 @@ async function readHead(chunks: AsyncIterator<Buffer>, size: number): Promise<Bu
   return Buffer.concat(head);
 }
 
-async function* replay(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+/** The chunks, each counted toward the temporary bytes (and the person's quota) as it arrives. */
+async function* counted(chunks: AsyncIterator<Buffer>, ticket: UploadTicket): AsyncGenerator<Buffer> {
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+    ticket.arrive(next.value.length);
+    yield next.value;
+  }
+}
+
+async function* replay(head: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   yield head;
-  yield* { [Symbol.asyncIterator]: () => rest };
+  yield* rest;
 }
 
 /** Reads what is left of a file part and throws it away. */

@@ -1,10 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolUse } from './db/database.ts';
 
-/** The SMS budget shared by every instance: its size, and how much of it is used (read from Redis or the database at each scrape). */
+/**
+ * The SMS budget shared by every instance, by share: each share's size, and how much of it is used
+ * (read from Redis or the database at each scrape).
+ */
 export interface SmsBudgetSource {
-  limit: number;
-  used: () => Promise<number>;
+  limits: Record<string, number>;
+  used: () => Promise<Record<string, number>>;
 }
 
 /** What to export besides the counters: process metrics, and where the gauges read their values at each scrape. */
@@ -55,7 +58,7 @@ export class Metrics {
 
   readonly smsSends = new Counter({
     name: 'sms_sends_total',
-    help: 'Text messages handed to the provider, by final outcome after retries (sent, failed)',
+    help: 'Codes handed to the SMS provider, by final outcome after retries (sent; failed; logged: SMS_PROVIDER=console, nothing sent)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -107,7 +110,12 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     const { processMetrics, pool, backgroundTasks, smsBudget } = options;
-    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters (promtool flags them); each is the sum over its
+      // nodejs_active_<what>{type} gauge, which stays.
+      for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`nodejs_active_${what}_total`);
+    }
     if (pool) {
       new Gauge({
         name: 'db_pool_connections',
@@ -164,21 +172,43 @@ export class Metrics {
     return this.registry.metrics();
   }
 
-  private registerBudget({ limit, used }: SmsBudgetSource): void {
+  private registerBudget({ limits, used }: SmsBudgetSource): void {
+    const sum = (values: Record<string, number>) => Object.values(values).reduce((total, value) => total + value, 0);
+    const read = () => used().catch(() => undefined);
     new Gauge({
-      name: 'sms_budget_used',
-      help: 'Text messages sent in the current budget window, by every instance together',
+      name: 'sms_budget_reserved',
+      // Not the codes sent: instances take sends from the budget in blocks (up to 10) and hand them out
+      // from memory. sms_sends_total{outcome="sent"}, summed over instances, counts what really went out.
+      help: 'Sends reserved from the current hour of SMS_PER_HOUR by every instance together, in blocks of up to 10 (ahead of the codes really sent: see sms_sends_total)',
       registers: [this.registry],
       // A read that fails reports NaN rather than failing the whole scrape: the other metrics still
       // arrive while the store is down.
       async collect() {
-        this.set(await used().catch(() => NaN));
+        const values = await read();
+        this.set(values ? sum(values) : NaN);
       },
     });
     new Gauge({
       name: 'sms_budget_limit',
       help: 'Text messages allowed in a budget window, by every instance together',
       registers: [this.registry],
-    }).set(limit);
+    }).set(sum(limits));
+    new Gauge({
+      name: 'sms_budget_share_used',
+      help: 'Sends reserved in the current budget window from each share (known numbers, new numbers), in blocks of up to 10 like sms_budget_reserved',
+      labelNames: ['share'] as const,
+      registers: [this.registry],
+      async collect() {
+        const values = await read();
+        for (const share of Object.keys(limits)) this.set({ share }, values?.[share] ?? NaN);
+      },
+    });
+    const shareLimit = new Gauge({
+      name: 'sms_budget_share_limit',
+      help: 'Text messages allowed in a budget window from each share (known numbers, new numbers)',
+      labelNames: ['share'] as const,
+      registers: [this.registry],
+    });
+    for (const [share, limit] of Object.entries(limits)) shareLimit.set({ share }, limit);
   }
 }

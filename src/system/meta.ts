@@ -21,10 +21,17 @@ const Meta = Type.Object({
   }),
   uploads_per_user_per_hour: Type.Integer({ description: 'UPLOADS_PER_USER_PER_HOUR: past it, 429 with Retry-After' }),
   user_quota_bytes: Type.Integer({ description: "USER_QUOTA_BYTES: a person's stored bytes; past it, 413 quota_exceeded" }),
+  uploads_in_flight_per_user: Type.Integer({
+    description: 'UPLOADS_IN_FLIGHT_PER_USER: uploads one person may send at once; past it, 429 at once',
+  }),
+  upload_max_seconds: Type.Integer({ description: 'UPLOAD_MAX_SECONDS: an upload must arrive whole within this (else 408)' }),
   feed_limit: Type.Integer({
     description: 'FEED_LIMIT: most creatives a day in GET /scheduled; GET /feed pages through the rest',
   }),
   page_limit_max: Type.Integer({ description: 'largest `limit` of GET /feed and GET /creatives' }),
+  sms_provider: Type.Union([Type.Literal('console'), Type.Literal('twilio')], {
+    description: "SMS_PROVIDER: with console, codes are written to the server's log, not sent",
+  }),
 });
 
 /** `GET /meta` (public): the limits a client checks before it sends anything. */
@@ -64,8 +71,11 @@ export const metaRoutes: FastifyPluginAsyncTypebox<MetaOptions> = async (
       otp_allowed_countries: config.otp.allowedCountries,
       uploads_per_user_per_hour: config.uploadsPerUserPerHour,
       user_quota_bytes: config.userQuotaBytes,
+      uploads_in_flight_per_user: config.uploadsInFlightPerUser,
+      upload_max_seconds: config.uploadMaxSeconds,
       feed_limit: config.feedLimit,
       page_limit_max: pageLimitMax,
+      sms_provider: config.smsProvider,
     }),
   );
 };

@@ -9,6 +9,7 @@ import { databaseBackends, TEST_REDIS_URL, type DatabaseBackend } from '../suppo
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { capturingLogger } from '../support/log-capture.ts';
 import { postSignup, uniqueIp, uniquePhone } from '../support/signup.ts';
+import { createSignedInUser } from '../support/users.ts';
 
 interface Variant {
   name: string;
@@ -152,6 +153,21 @@ for (const variant of variants) {
         );
       });
 
+      test('VERIFY_PER_IP_PER_HOUR counts per /64, and a /48 at 4×: ten /64s of one /48 no longer all get 401', async () => {
+        const net48 = `2001:db8:${((process.pid + 1) % 0xffff).toString(16)}`;
+        const phone = uniquePhone();
+        assert.equal((await requestCode(t, phone)).statusCode, 200);
+        const guess = (ip: string) => postSignup(t, { phone_number: phone, otp: '000000' }, ip);
+        // Three per /64 (the limit) in four /64s: twelve, the /48's allowance.
+        for (let subnet = 1; subnet <= 4; subnet++) {
+          for (let i = 1; i <= 3; i++) assert.equal((await guess(`${net48}:${subnet}::${i}`)).statusCode, 401);
+          assertRetryAfter(await guess(`${net48}:${subnet}::ff`), 429, 'rate_limited', 3600);
+        }
+        assertRetryAfter(await guess(`${net48}:5::1`), 429, 'rate_limited', 3600);
+        // Another /48 is not affected.
+        assert.equal((await guess(`2001:db9:${((process.pid + 1) % 0xffff).toString(16)}:5::1`)).statusCode, 401);
+      });
+
       test('X-Forwarded-For: spoofed by a client, or garbage through the trusted proxy, never escapes the per-address limit', async () => {
         // From an untrusted address the header is ignored: the socket's address counts.
         const direct = uniqueIp();
@@ -248,7 +264,7 @@ for (const variant of variants) {
       before(async () => {
         t = await buildTestApp(
           variant.backend,
-          { ...variant.env, ...fake.env, ...SECRET, SMS_PER_HOUR: '3' },
+          { ...variant.env, ...fake.env, ...SECRET, SMS_PER_HOUR: '3', SMS_RESERVED_FOR_KNOWN_PERCENT: '0' },
           { now: () => Date.now() + skewMs },
           capture.logger,
         );
@@ -274,6 +290,40 @@ for (const variant of variants) {
       });
     });
 
+    describe('SMS_RESERVED_FOR_KNOWN_PERCENT', () => {
+      let t: TestApp;
+      const clock = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 60_000;
+      const capture = capturingLogger();
+      before(async () => {
+        t = await buildTestApp(
+          variant.backend,
+          { ...variant.env, ...fake.env, ...SECRET, SMS_PER_HOUR: '4', OTP_ALLOWED_COUNTRIES: 'IN,GB' },
+          { now: () => clock },
+          capture.logger,
+        );
+      });
+      after(() => t.close());
+
+      test('pumping new numbers spends only their half (one country at most half of that): people with an account still get codes', async () => {
+        const returning = await createSignedInUser(t.deps.db);
+        // New numbers of +91: half of the new share (1 of 2), then 503 with Retry-After to the hour.
+        assert.equal((await requestCode(t, uniquePhone())).statusCode, 200);
+        assertRetryAfter(await requestCode(t, uniquePhone()), 503, 'sms_budget_exhausted', 3600 - 60);
+        // Another calling code (+44) has the other half.
+        assert.equal((await requestCode(t, '+447400123456')).statusCode, 200);
+        assertRetryAfter(await requestCode(t, '+447400123457'), 503, 'sms_budget_exhausted', 3600 - 60);
+        // Returning people keep their share: the review's lock-out does not happen.
+        assert.equal((await requestCode(t, returning.user.phone_number)).statusCode, 200);
+        const halfWarnings = capture.lines.filter((line) => line.level === 40 && /half of SMS_PER_HOUR/.test(String(line.msg)));
+        assert.equal(halfWarnings.length, 1, 'one warning past half the budget');
+        const text = await t.deps.metrics.scrape();
+        assert.match(text, /^sms_budget_share_used\{share="new"\} 2$/m);
+        assert.match(text, /^sms_budget_share_used\{share="known"\} 1$/m);
+        assert.match(text, /^sms_budget_share_limit\{share="known"\} 2$/m);
+        await t.deps.background.drain();
+      });
+    });
+
     describe('OTP_TEST_NUMBERS', () => {
       const testNumber = uniquePhone();
       const code = '424242';
@@ -286,7 +336,7 @@ for (const variant of variants) {
           OTP_TEST_NUMBERS: `${testNumber}=${code}`,
           OTP_PER_IP_PER_HOUR: '1',
           VERIFY_PER_IP_PER_HOUR: '6',
-          OTP_MAX_ATTEMPTS: '2',
+          OTP_MAX_ATTEMPTS: '3',
           SMS_PER_HOUR: '1',
         });
         try {
@@ -298,18 +348,16 @@ for (const variant of variants) {
           const verified = await postSignup(t, { phone_number: testNumber, otp: code }, ip);
           assert.equal(verified.statusCode, 200);
           assert.equal(verified.json().data.phone_number, testNumber);
-          // Single use.
+          // Single use: a failure, counted against the number.
           assert.equal((await postSignup(t, { phone_number: testNumber, otp: code }, ip)).statusCode, 401);
-          // Attempts counted: two wrong codes destroy the challenge.
-          assert.equal((await requestCode(t, testNumber, ip)).statusCode, 200);
-          for (let i = 0; i < 2; i++)
-            assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, ip)).statusCode, 401);
-          assert.equal((await postSignup(t, { phone_number: testNumber, otp: code }, ip)).statusCode, 401);
-          // Verify limit: 1 + 2 + 1 failures so far from `ip`; two more reach 6.
-          assert.equal((await requestCode(t, testNumber, ip)).statusCode, 200);
-          for (let i = 0; i < 2; i++)
-            assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, ip)).statusCode, 401);
-          assertRefused(await postSignup(t, { phone_number: testNumber, otp: code }, ip), 429, 'rate_limited');
+          // The review's brute force: a new request between guesses no longer resets the count.
+          for (let i = 0; i < 2; i++) {
+            assert.equal((await requestCode(t, testNumber, uniqueIp())).statusCode, 200);
+            assert.equal((await postSignup(t, { phone_number: testNumber, otp: '000000' }, uniqueIp())).statusCode, 401);
+          }
+          // OTP_MAX_ATTEMPTS (3) wrong codes: the number is locked for the hour, from any address, even with a new code.
+          assert.equal((await requestCode(t, testNumber, uniqueIp())).statusCode, 200);
+          assertRetryAfter(await postSignup(t, { phone_number: testNumber, otp: code }, uniqueIp()), 429, 'rate_limited', 3600);
         } finally {
           await t.close();
         }

@@ -247,3 +247,19 @@ test('console provider logs the message and says it is a development provider', 
   assert.deepEqual(line!.sms, { to: '+919876543210', message: 'Your Cheershare code is 424242' });
   assert.match(String(line!.msg), /development provider/);
 });
+
+test('through the sender, a console code gets one log line, saying logged, not sent, and counts as logged', async () => {
+  const capture = capturingLogger();
+  const background = new BackgroundTasks(capture.logger);
+  const metrics = new Metrics();
+  const settings = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
+  const sms = new SmsSender(new ConsoleSmsProvider(capture.logger), background, capture.logger, settings, metrics);
+  sms.send('+919876543210', 'Your Cheershare code is 424242');
+  await background.drain();
+  const about = capture.lines.filter((line) => /SMS/.test(String(line.msg)));
+  assert.deepEqual(
+    about.map((line) => line.msg),
+    ['SMS logged, not sent: SMS_PROVIDER=console is a development provider that only logs it'],
+  );
+  assert.deepEqual(await smsSends(metrics), { logged: 1 });
+});

@@ -250,9 +250,12 @@ for (const backend of databaseBackends) {
         default_country: 'IN',
         otp_allowed_countries: ['IN'],
         uploads_per_user_per_hour: 100,
+        uploads_in_flight_per_user: 2,
+        upload_max_seconds: 300,
         user_quota_bytes: 1024 ** 3,
         feed_limit: 500,
         page_limit_max: 100,
+        sms_provider: 'console',
       });
     });
 

@@ -112,11 +112,11 @@ for (const backend of databaseBackends) {
       });
     });
 
-    test('the SMS budget used is read from the shared count at scrape time', async () => {
+    test('the SMS budget reserved is read from the shared count at scrape time', async () => {
       const start = await scrape();
       assert.equal(start.get('sms_budget_limit'), 50);
       assert.equal((await postSignup(t, { name: 'Asha', phone_number: uniquePhone() }, uniqueIp())).statusCode, 200);
-      assert.equal((await scrape()).get('sms_budget_used'), start.get('sms_budget_used')! + 1);
+      assert.equal((await scrape()).get('sms_budget_reserved'), start.get('sms_budget_reserved')! + 1);
       await t.deps.background.drain();
     });
 

@@ -12,34 +12,37 @@ function sample(text: string, series: string): number | undefined {
 
 describe('Metrics', () => {
   test('the gauges read their sources at each scrape', async () => {
-    let used = 3;
+    let used = { known: 1, new: 2 };
     let tasks = 2;
     const metrics = new Metrics({
       pool: () => ({ inUse: 4, idle: 6, waiting: 1 }),
       backgroundTasks: () => tasks,
-      smsBudget: { limit: 500, used: () => Promise.resolve(used) },
+      smsBudget: { limits: { known: 250, new: 250 }, used: () => Promise.resolve(used) },
     });
     let text = await metrics.scrape();
-    assert.equal(sample(text, 'sms_budget_used'), 3);
+    assert.equal(sample(text, 'sms_budget_reserved'), 3);
     assert.equal(sample(text, 'sms_budget_limit'), 500);
+    assert.equal(sample(text, 'sms_budget_share_used{share="known"}'), 1);
+    assert.equal(sample(text, 'sms_budget_share_used{share="new"}'), 2);
+    assert.equal(sample(text, 'sms_budget_share_limit{share="new"}'), 250);
     assert.equal(sample(text, 'background_tasks_in_flight'), 2);
     assert.equal(sample(text, 'db_pool_connections{state="in_use"}'), 4);
     assert.equal(sample(text, 'db_pool_connections{state="idle"}'), 6);
     assert.equal(sample(text, 'db_pool_waiting_queries'), 1);
-    used = 7;
+    used = { known: 3, new: 4 };
     tasks = 0;
     text = await metrics.scrape();
-    assert.equal(sample(text, 'sms_budget_used'), 7);
+    assert.equal(sample(text, 'sms_budget_reserved'), 7);
     assert.equal(sample(text, 'background_tasks_in_flight'), 0);
   });
 
   test('a budget store that cannot be read gives NaN, and the rest of the scrape still arrives', async () => {
     const metrics = new Metrics({
       processMetrics: true,
-      smsBudget: { limit: 10, used: () => Promise.reject(new Error('redis down')) },
+      smsBudget: { limits: { known: 5, new: 5 }, used: () => Promise.reject(new Error('redis down')) },
     });
     const text = await metrics.scrape();
-    assert.ok(Number.isNaN(sample(text, 'sms_budget_used')));
+    assert.ok(Number.isNaN(sample(text, 'sms_budget_reserved')));
     assert.equal(sample(text, 'sms_budget_limit'), 10);
     assert.ok(sample(text, 'process_cpu_user_seconds_total')! >= 0);
   });

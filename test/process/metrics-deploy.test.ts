@@ -14,7 +14,7 @@ async function exportedNames(): Promise<Set<string>> {
     processMetrics: true,
     pool: () => ({ inUse: 0, idle: 1, waiting: 0 }),
     backgroundTasks: () => 0,
-    smsBudget: { limit: 100, used: () => Promise.resolve(0) },
+    smsBudget: { limits: { known: 50, new: 50 }, used: () => Promise.resolve({ known: 0, new: 0 }) },
   });
   const names = new Set(['up']); // Prometheus's own, per target
   for (const [, name, type] of (await metrics.scrape()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
@@ -67,8 +67,8 @@ test('every metric the alert rules name is one the app exports', async () => {
 test('the alert rules cover the SMS budget, failed sends, pumping, upload failures, latency by route and instances down', () => {
   const rules = (parse(readFileSync(ALERTS, 'utf8')) as RuleFile).groups.flatMap((group) => group.rules);
   const exprOf = (alert: string) => rules.find((rule) => rule.alert === alert)?.expr ?? '';
-  assert.match(exprOf('SmsBudgetNearlyExhausted'), /sms_budget_used.*\/.*sms_budget_limit/);
-  assert.match(exprOf('SmsBudgetExhausted'), /sms_budget_used.*>=.*sms_budget_limit/);
+  assert.match(exprOf('SmsBudgetNearlyExhausted'), /sms_budget_reserved.*\/.*sms_budget_limit/);
+  assert.match(exprOf('SmsBudgetExhausted'), /sms_budget_reserved.*>=.*sms_budget_limit/);
   assert.match(exprOf('SmsSendsFailing'), /outcome="failed"/);
   assert.match(exprOf('OtpVerifyToSendRatioLow'), /otp_verifications_total.*outcome="verified"[^]*sms_sends_total/);
   assert.match(exprOf('UploadFailureRateHigh'), /uploads_total/);

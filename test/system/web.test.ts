@@ -99,3 +99,24 @@ for (const backend of databaseBackends) {
     });
   });
 }
+
+describe('the console hint follows the SMS provider the server uses', () => {
+  const app = (env: Record<string, string>) => buildTestApp(databaseBackends[0]!, env);
+  const twilio = { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', TWILIO_FROM: '+15005550006' };
+
+  test('/meta names the provider, and the client shows the hint only for console', async () => {
+    for (const [env, provider] of [
+      [{}, 'console'],
+      [{ ...twilio, APP_SECRET: 'a secret of sixteen+ characters' }, 'twilio'],
+    ] as const) {
+      const t = await app(env);
+      try {
+        assert.equal((await t.app.inject('/meta')).json<{ sms_provider: string }>().sms_provider, provider);
+      } finally {
+        await t.close();
+      }
+    }
+    const client = readFileSync(join(PUBLIC_DIR, 'js', 'app.js'), 'utf8');
+    assert.match(client, /byId\('dev-hint'\)\.hidden = meta\.sms_provider !== 'console';/);
+  });
+});

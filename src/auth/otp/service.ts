@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { generateOtp, hashOtp, otpHashesMatch } from './code.ts';
 import type { ChallengeStore } from './store.ts';
 
@@ -8,6 +8,9 @@ export interface OtpSettings {
   ttlSeconds: number;
   maxAttempts: number;
 }
+
+const NO_CODE_HASH = randomBytes(32);
+const NO_CHALLENGE_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Issues and verifies one-time codes; the store only ever sees their HMAC. */
 export class OtpService {
@@ -35,9 +38,11 @@ export class OtpService {
     const { secret, maxAttempts } = this.settings;
     const candidate = hashOtp(secret, phoneNumber, code);
     const challenge = await this.store.find(phoneNumber, maxAttempts);
-    if (!challenge) return null;
-    if (!otpHashesMatch(candidate, challenge.codeHash)) {
-      await this.store.recordFailure(phoneNumber, challenge.id, maxAttempts);
+    // Without a challenge the same comparison and write happen, against a hash and an id that match
+    // nothing: a wrong code takes the same time whether or not a code is pending for the number.
+    const matches = otpHashesMatch(candidate, challenge?.codeHash ?? NO_CODE_HASH);
+    if (!challenge || !matches) {
+      await this.store.recordFailure(phoneNumber, challenge?.id ?? NO_CHALLENGE_ID, maxAttempts);
       return null;
     }
     // Two requests with the right code may both get here; only one of them deletes the challenge.

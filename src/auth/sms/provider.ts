@@ -1,6 +1,8 @@
 /** Sends one text message; throws SmsError when it could not. */
 export interface SmsProvider {
   readonly name: string;
+  /** False for a provider that only logs the message (console): the sender then reports nothing as sent. */
+  readonly sends: boolean;
   send(to: string, body: string): Promise<void>;
 }
 

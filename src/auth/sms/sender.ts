@@ -55,8 +55,9 @@ export class SmsSender {
             ),
         },
       );
-      this.log.info({ provider, to: recipient, attempt }, 'SMS sent');
-      this.metrics.smsSends.inc({ outcome: 'sent' });
+      // The console provider's own line says it was logged, not sent: one line per code.
+      if (this.provider.sends) this.log.info({ provider, to: recipient, attempt }, 'SMS sent');
+      this.metrics.smsSends.inc({ outcome: this.provider.sends ? 'sent' : 'logged' });
       return true;
     } catch (error) {
       this.log.error({ provider, to: recipient, reason: describe(error) }, 'SMS delivery failed');

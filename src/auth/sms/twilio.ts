@@ -6,6 +6,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Twilio's Messages API: form-encoded To/From/Body, HTTP basic auth with the account SID and token. */
 export class TwilioSmsProvider implements SmsProvider {
   readonly name = 'twilio';
+  readonly sends = true;
   private readonly url: string;
   private readonly authorization: string;
 
