@@ -1,10 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
+import { ACCEPTED_IMAGE_TYPES } from '../src/creatives/image-type.ts';
+import { stripMetadata } from '../src/creatives/strip/strip.ts';
+import { startMoto } from '../test/support/moto.ts';
 import { uploadForm } from '../test/support/multipart.ts';
+import { createMigratedDatabase } from './support/postgres.ts';
 import { ROOT, startServer } from './support/server.ts';
 import { benchUploads, signedInBeforeStart, type UploadRun } from './uploads.ts';
 
@@ -49,16 +53,20 @@ export interface ImagesResults {
     thumbsPercent: number;
     feedsPercent: number;
   };
-  uploads: (UploadRun & { image: string; server: 'today' | 'images'; env: Record<string, string> })[];
+  uploads: (UploadRun & { image: string; server: Server; storage: 'local' | 's3' })[];
   /** Milliseconds of each step for one 4000×3000 photo, in this process, one libvips thread. */
   stepsMs: Record<string, number>;
 }
 
+/** Ours, or today's: the copy-only server (stores bytes as sent), built from the baseline commit. */
+type Server = 'images' | 'copy-only';
+
 /**
- * Issue 11's measurements: the bytes a client downloads for a feed of 20 creatives made from
- * ~10 MiB photos (originals vs thumb vs feed); uploads/s and peak server RSS for 4000×3000 photos
- * and 1 MiB images at 1 and 16 concurrent uploads, against today's server (the branch point, which
- * stores bytes as sent) for the 1 MiB ones; and where the time of one photo goes.
+ * Issues 11 and 21: the bytes a client downloads for a feed of 20 creatives made from ~10 MiB
+ * photos (originals vs what is stored, thumb and feed); uploads/s and peak server RSS for 1 MiB
+ * images and ~10 MiB photos at 1 and 16 concurrent uploads, ours against the copy-only server (the
+ * baseline commit) in the same run, on local disk and on S3 (moto); and where the time of one
+ * photo goes.
  */
 export async function benchImages(options: {
   workDir: string;
@@ -72,71 +80,75 @@ export async function benchImages(options: {
   const distinct: Buffer[] = [];
   for (let i = 0; i < 4; i++) distinct.push(await photo(4000, 3000, 55, 97));
   const feedPhotos = Array.from({ length: FEED_SIZE }, (_, i) => distinct[i % distinct.length]!);
-  const camera = await photo(4000, 3000, 30, 94);
+  const large = distinct[0]!;
   const small = await photo(1600, 1200, 45, 93);
   const inputs = {
-    'feed photo 4000×3000': { width: 4000, height: 3000, mib: round(feedPhotos[0]!.length / MIB) },
-    'photo 4000×3000': { width: 4000, height: 3000, mib: round(camera.length / MIB) },
+    '10 MiB photo 4000×3000': { width: 4000, height: 3000, mib: round(large.length / MIB) },
     '1 MiB 1600×1200': { width: 1600, height: 1200, mib: round(small.length / MIB) },
   };
 
   const feed = await feedBytes(feedPhotos, workDir);
   log(
-    `  feed of ${FEED_SIZE}: originals ${feed.originalsMib} MiB, thumbs ${feed.thumbsMib} MiB (${feed.thumbsPercent} %), feed ${feed.feedsMib} MiB (${feed.feedsPercent} %)`,
+    `  feed of ${FEED_SIZE}: originals ${feed.originalsMib} MiB (stored ${feed.storedOriginalsMib} MiB), thumbs ${feed.thumbsMib} MiB (${feed.thumbsPercent} %), feed ${feed.feedsMib} MiB (${feed.feedsPercent} %)`,
   );
 
   const uploads: ImagesResults['uploads'] = [];
-  // The last: glibc's malloc keeps an arena per thread that touched it; two arenas hold less.
-  const runs: {
-    image: string;
-    bytes: Buffer;
-    server: 'images' | 'today';
-    concurrencies: number[];
-    env: Record<string, string>;
-  }[] = [
-    { image: 'photo 4000×3000', bytes: camera, server: 'images', concurrencies: [1, 16], env: {} },
-    { image: '1 MiB 1600×1200', bytes: small, server: 'images', concurrencies: [1, 16], env: {} },
-    { image: '1 MiB 1600×1200', bytes: small, server: 'today', concurrencies: [1, 16], env: {} },
-    { image: 'photo 4000×3000', bytes: camera, server: 'images', concurrencies: [16], env: { MALLOC_ARENA_MAX: '2' } },
-  ];
-  for (const { image, bytes, server, concurrencies, env } of runs) {
-    for (const concurrency of concurrencies) {
-      const run = await benchUploads({
-        database: 'postgres',
-        sizeMib: round(bytes.length / MIB),
-        image: { bytes, filename: 'photo.jpg', contentType: 'image/jpeg' },
-        concurrency,
-        uploads: options.uploads,
-        workDir,
-        command: 'dist',
-        root: server === 'today' ? options.baseline : ROOT,
-        serverEnv: { ENV: BENCH_ENV, ...env },
-      });
-      const envNote = Object.entries(env)
-        .map(([name, value]) => ` ${name}=${value}`)
-        .join('');
-      log(
-        `  ${server}${envNote} ${image} × ${concurrency}: ${run.uploadsPerSecond} uploads/s, p50 ${run.latencyMs.p50} ms, ` +
-          `failures ${run.failures}, RSS idle ${run.rssMib.idle} / peak ${run.rssMib.peakDuringUploads} MiB`,
-      );
-      uploads.push({ ...run, image, server, env });
+  const moto = await startMoto();
+  try {
+    for (const { image, bytes, concurrencies, storage } of [
+      { image: '1 MiB 1600×1200', bytes: small, concurrencies: [1, 16], storage: 'local' },
+      { image: '10 MiB photo 4000×3000', bytes: large, concurrencies: [1, 16], storage: 'local' },
+      { image: '10 MiB photo 4000×3000', bytes: large, concurrencies: [16], storage: 's3' },
+    ] as const) {
+      for (const concurrency of concurrencies) {
+        // Ours and the copy-only server one after the other, so that both see about the same load.
+        for (const server of ['images', 'copy-only'] as const) {
+          const storageEnv = storage === 's3' ? moto.env(await moto.createBucket()) : {};
+          const run = await benchUploads({
+            database: 'postgres',
+            sizeMib: round(bytes.length / MIB),
+            image: { bytes, filename: 'photo.jpg', contentType: 'image/jpeg' },
+            concurrency,
+            uploads: options.uploads,
+            workDir,
+            command: 'dist',
+            root: server === 'copy-only' ? options.baseline : ROOT,
+            serverEnv: { ENV: BENCH_ENV, ...storageEnv },
+          });
+          log(
+            `  ${server} ${storage} ${image} × ${concurrency}: ${run.uploadsPerSecond} uploads/s, p50 ${run.latencyMs.p50} ms, ` +
+              `failures ${run.failures}, RSS idle ${run.rssMib.idle} / peak ${run.rssMib.peakDuringUploads} MiB`,
+          );
+          uploads.push({ ...run, image, server, storage });
+        }
+      }
     }
+  } finally {
+    await moto.stop();
   }
-  const stepsMs = await steps(camera, workDir);
+  const stepsMs = await steps(large, workDir);
   log(`  steps of one photo (ms): ${JSON.stringify(stepsMs)}`);
   return { inputs, feed, uploads, stepsMs };
 }
 
 /** Uploads the photos, then downloads what a feed shows: each original, thumb and feed variant. */
 async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
-  const dataDir = join(workDir, `pglite-${randomBytes(4).toString('hex')}`);
-  const authorization = await signedInBeforeStart({ databaseUrl: undefined, dataDir });
+  const postgres = await createMigratedDatabase();
+  try {
+    return await feedBytesOn(postgres.url, photos, workDir);
+  } finally {
+    await postgres.drop();
+  }
+}
+
+async function feedBytesOn(databaseUrl: string, photos: Buffer[], workDir: string): Promise<ImagesResults['feed']> {
+  const authorization = await signedInBeforeStart({ databaseUrl, dataDir: workDir });
   const server = await startServer(
     'dist',
     {
       ENV: BENCH_ENV,
       APP_SECRET: randomBytes(24).toString('hex'),
-      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
       UPLOAD_DIR: join(workDir, `uploads-${randomBytes(4).toString('hex')}`),
       MAX_UPLOAD_BYTES: String(16 * MIB),
     },
@@ -177,7 +189,10 @@ async function feedBytes(photos: Buffer[], workDir: string): Promise<ImagesResul
   }
 }
 
-/** The steps of src/creatives/images.ts one at a time, on one photo, as the server runs them. */
+/**
+ * The steps of src/creatives/images.ts one at a time, on one photo, as the server runs them; and,
+ * for the choice of how to keep a rotated photo upright, what a re-encode at quality 90 would cost.
+ */
 async function steps(bytes: Buffer, workDir: string): Promise<Record<string, number>> {
   const path = join(workDir, 'steps.jpg');
   writeFileSync(path, bytes);
@@ -188,11 +203,8 @@ async function steps(bytes: Buffer, workDir: string): Promise<Record<string, num
     const value = await fn();
     return [value, Math.round(performance.now() - t0)];
   };
+  const [, strip] = await timed(async () => stripMetadata(ACCEPTED_IMAGE_TYPES[0], readFileSync(path)));
   const [, header] = await timed(() => sharp(path).metadata());
-  const [, decode] = await timed(() => sharp(path, { failOn: 'error' }).raw().toBuffer());
-  const [, original] = await timed(() =>
-    sharp(path, { failOn: 'error' }).rotate().keepIccProfile().jpeg({ quality: 90, optimiseCoding: false }).toBuffer(),
-  );
   const [shrunk, shrink] = await timed(() =>
     sharp(path, { failOn: 'error' })
       .rotate()
@@ -211,23 +223,34 @@ async function steps(bytes: Buffer, workDir: string): Promise<Record<string, num
       .toBuffer({ resolveWithObject: true });
     return rgbaToThumbHash(info.width, info.height, data);
   });
+  const [reencoded, reencode] = await timed(() =>
+    sharp(path, { failOn: 'error' }).rotate(90).keepIccProfile().jpeg({ quality: 90, optimiseCoding: false }).toBuffer(),
+  );
   return {
+    'strip the metadata (JPEG segments, in JS)': strip,
     'header (metadata)': header,
-    'full decode alone (inside the original step)': decode,
-    'original: decode + rotate + JPEG q90 encode': original,
     'variants: decode shrunk on load to 1080 wide': shrink,
     'feed WebP encode': feedWebp,
     'thumb resize + WebP encode': thumbWebp,
     'placeholder (ThumbHash)': placeholder,
+    'not done: turn upright by decode + rotate + JPEG q90 encode': reencode,
+    'not done: that re-encode, in KiB (the upload is this many KiB)': Math.round(reencoded.length / 1024),
+    'the upload, KiB': Math.round(bytes.length / 1024),
   };
 }
 
-/** Today's server: the branch point's source beside this checkout's node_modules, built to dist/. */
+/**
+ * The copy-only server: the baseline commit's source with its own dependencies (it has packages
+ * this checkout no longer uses), built to dist/.
+ */
 export function buildBaseline(commit: string, workDir: string): string {
   const root = join(workDir, 'baseline');
   mkdirSync(root);
   execFileSync('sh', ['-c', `git -C "${ROOT}" archive ${commit} | tar -x -C "${root}"`]);
-  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  execFileSync('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--silent'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   return root;
 }

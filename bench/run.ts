@@ -2,7 +2,7 @@
  * The benchmarks (not tests; run on demand, about five minutes):
  *
  *   npm run bench [-- --only feed,bare,uploads,signup,startup,images] [--seconds 10] [--connections 10,25,50,100]
- *                 [--image-uploads 32] [--baseline layout-v1]
+ *                 [--image-uploads 32] [--baseline COMMIT]
  *   npm run bench -- --only metrics [--seconds 10] [--bursts 6]   (feed and signup, metrics off vs on)
  *
  * Builds dist/, then runs each part against servers on loopback and writes everything measured to
@@ -36,8 +36,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
     /** Uploads per configuration in the images part. */
     'image-uploads': { type: 'string', default: '32' },
-    /** The commit whose server is "today's" (stores uploads as sent) in the images part. */
-    baseline: { type: 'string', default: 'layout-v1' },
+    /** The commit whose server is the copy-only one (stores uploads as sent) in the images part: layout-v1. */
+    baseline: { type: 'string', default: 'dcc930aceabdae961adb251e3fb7177eae1d0448' },
   },
 });
 const parts = new Set(values.only.split(','));

@@ -94,8 +94,12 @@ async function tryBackfillRow(
     await receiveToFile(body, path);
     const image = await images.process(path);
     if ('refused' in image) return failed(image.message);
-    const replaced = await creatives.replaceUnprocessedImage(row, image);
-    return { id: row.id, url: row.url, status: replaced ? 'done' : 'gone' };
+    try {
+      const replaced = await creatives.replaceUnprocessedImage(row, image);
+      return { id: row.id, url: row.url, status: replaced ? 'done' : 'gone' };
+    } finally {
+      await rm(image.original.path, { force: true });
+    }
   } finally {
     await rm(path, { force: true });
   }

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { PendingObject, Storage } from './storage/storage.ts';
 import { VARIANT_NAMES, type ProcessedImage, type VariantName } from './images.ts';
 
@@ -23,11 +22,10 @@ export async function storeImage(storage: Storage, image: ProcessedImage): Promi
   const pending: PendingObject[] = [];
   const committed: string[] = [];
   try {
-    const original = await storage.put(Readable.from([image.original]), image.type.extension);
+    const original = await storage.put(image.original, image.type.extension);
     pending.push(original);
     const stem = original.key.slice(0, original.key.indexOf('.'));
-    for (const name of VARIANT_NAMES)
-      pending.push(await storage.put(Readable.from([image.variants[name]]), `${name}.webp`, stem));
+    for (const name of VARIANT_NAMES) pending.push(await storage.put(image.variants[name], `${name}.webp`, stem));
     // The original last: until it is there, nothing names the variants.
     for (const object of [...pending.slice(1), original]) {
       await object.commit();

@@ -13,7 +13,8 @@ import { ErrorBody, HttpError, toHttpError } from '../platform/http/errors.ts';
 import { startAtZero } from '../platform/metrics.ts';
 import type { CreativesMetrics } from './metrics.ts';
 import { DETECTION_SAMPLE_BYTES, detectImageType } from './image-type.ts';
-import type { ImageProcessor, ImageRefusal } from './images.ts';
+import type { ImageProcessor } from './images.ts';
+import { createCreativeFromFile } from './intake.ts';
 import type { CreativesService } from './service.ts';
 import type { UploadAdmission, UploadTicket } from './upload-admission.ts';
 import { receiveToFile, temporaryImagePath } from './temporary-file.ts';
@@ -78,7 +79,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
         tags: ['creatives'],
         operationId: 'uploadCreative',
         summary: 'Upload an image scheduled for a date',
-        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}) and the image must decode whole; at most MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS (width × height × frames); the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. What is stored has no EXIF, XMP, IPTC or comments, is upright, and has thumb and feed WebP variants. Per person at most UPLOADS_PER_USER_PER_HOUR uploads and IMAGE_SECONDS_PER_USER_PER_HOUR of image processing (refused uploads that were decoded count toward both), UPLOADS_IN_FLIGHT_PER_USER at once (429 with Retry-After), and USER_QUOTA_BYTES stored (413 quota_exceeded, counting bytes still arriving; deleting a creative frees its bytes); the whole file within UPLOAD_MAX_SECONDS (408); 503 with Retry-After when the server holds UPLOAD_TEMP_MAX_BYTES of arriving uploads; 507 insufficient_storage when its disk is nearly full. GET /meta gives the figures.`,
+        description: `Fields in either order. The type is decided by the content (${ACCEPTED_NAMES}) and the image must decode whole; at most MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS (width × height × frames); the date from today (APP_TIMEZONE) to MAX_SCHEDULE_DAYS ahead. What is stored is the file as sent with its metadata taken out of its structure (no EXIF, XMP, IPTC, comments or text chunks; the ICC profile stays): its decoded pixels equal the upload's. A rotated or mirrored JPEG keeps an EXIF block holding its Orientation alone, which browsers apply; width and height are as displayed. Thumb and feed WebP variants are made. Per person at most UPLOADS_PER_USER_PER_HOUR uploads and IMAGE_SECONDS_PER_USER_PER_HOUR of image processing (refused uploads that were decoded count toward both), UPLOADS_IN_FLIGHT_PER_USER at once (429 with Retry-After), and USER_QUOTA_BYTES stored (413 quota_exceeded, counting bytes still arriving; deleting a creative frees its bytes); the whole file within UPLOAD_MAX_SECONDS (408); 503 with Retry-After when the server holds UPLOAD_TEMP_MAX_BYTES of arriving uploads; 507 insufficient_storage when its disk is nearly full. GET /meta gives the figures.`,
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
         body: Type.Object(
@@ -117,15 +118,12 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
       const receiving = receiveUpload(request, rules, ticket);
       try {
         const upload = await ticket.withinDeadline(receiving, (late) => rm(late.path, { force: true }));
-        const { image, imageMs } = await processReceived(upload.path, ticket, images, metrics);
-        if ('refused' in image) throw refusal(image);
-        const creative = await creatives.create(
-          image,
-          { userId: request.user!.id, scheduledAt: upload.scheduledAt, imageMs, via: 'multipart' },
-          request.log,
+        const creative = await createCreativeFromFile(
+          { creatives, images, metrics },
+          upload.path,
+          { userId: request.user!.id, scheduledAt: upload.scheduledAt, via: 'multipart' },
+          { log: request.log, inTurn: (work) => ticket.processImage(work) },
         );
-        metrics.uploads.inc({ outcome: 'stored' });
-        metrics.uploadBytes.inc(image.original.length);
         return reply.code(201).send({ creative });
       } finally {
         // Bytes may still be arriving after a 408: the ticket holds them until the body has ended.
@@ -136,21 +134,6 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadOptions> = async (
 };
 
 function noop(): void {}
-
-/** The image work, in the person's turn and timed toward their budget; the temporary file goes after. */
-async function processReceived(path: string, ticket: UploadTicket, images: ImageProcessor, metrics: CreativesMetrics) {
-  try {
-    return await ticket.processImage(() => metrics.timeImageProcessing(() => images.process(path)));
-  } finally {
-    await rm(path, { force: true });
-  }
-}
-
-function refusal(image: ImageRefusal): HttpError {
-  return image.refused === 'too_many_pixels'
-    ? new HttpError(413, image.message, { code: 'image_too_large', field: 'file' })
-    : new HttpError(415, image.message, { field: 'file' });
-}
 
 /** The file, whole, in a temporary file of its own. */
 interface ReceivedFile {

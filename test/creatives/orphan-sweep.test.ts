@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { ORPHAN_MIN_AGE_MS, sweepOrphans } from '../../src/creatives/orphan-sweep.ts';
@@ -40,7 +39,7 @@ const storages: { name: string; open(): Promise<{ storage: Storage; close(): Pro
 ];
 
 async function stored(storage: Storage, extension: string, stem?: string): Promise<string> {
-  const pending = await storage.put(Readable.from([Buffer.from('image bytes')]), extension, stem);
+  const pending = await storage.put(Buffer.from('image bytes'), extension, stem);
   await pending.commit();
   return pending.key;
 }

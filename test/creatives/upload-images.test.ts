@@ -82,8 +82,9 @@ for (const backend of databaseBackends) {
       assert.equal(await rowCount(), rowsBefore, 'no row was added');
     }
 
-    test('a sideways phone JPEG with GPS: stored upright without EXIF, with variants and a placeholder', async () => {
-      const creative = await uploaded(await sidewaysPhoneJpeg(1600, 800));
+    test('a sideways phone JPEG with GPS: its pixels as sent, EXIF the Orientation alone, shown upright, with variants and a placeholder', async () => {
+      const photo = await sidewaysPhoneJpeg(1600, 800);
+      const creative = await uploaded(photo);
       const [, uuid] = new RegExp(`^/uploads/(${UUID})\\.jpg$`).exec(creative.creative_url) ?? assert.fail(creative.creative_url);
       assert.deepEqual(
         { width: creative.width, height: creative.height, variants: creative.variants, content_type: creative.content_type },
@@ -97,18 +98,24 @@ for (const backend of databaseBackends) {
       assert.match(creative.placeholder ?? '', /^[A-Za-z0-9+/]+=*$/);
       const original = await fetchFile(creative.creative_url);
       assert.equal(creative.size_bytes, original.length, 'size_bytes is what is stored');
+      assert.deepEqual(await sharp(original).raw().toBuffer(), await sharp(photo).raw().toBuffer(), 'the pixels as sent');
+      assert.deepEqual(
+        [(await sharp(original).metadata()).orientation, (await sharp(original).metadata()).exif?.length],
+        [6, 32],
+      );
       for (const [url, width] of [
         [creative.creative_url, 800],
         [creative.variants!.thumb, 320],
         [creative.variants!.feed, 800],
       ] as const) {
         const bytes = await fetchFile(url);
-        const metadata = await sharp(bytes).metadata();
-        assert.equal(metadata.exif, undefined, `${url} has no EXIF`);
-        assert.ok(!bytes.includes('PhoneMaker'), `${url} names no camera`);
+        assert.ok(!bytes.includes('PhoneMaker') && !bytes.includes('GPS'), `${url} names no camera and no place`);
+        // As a browser shows it: EXIF orientation applied.
+        const shown = await sharp(bytes).rotate().png().toBuffer();
+        const metadata = await sharp(shown).metadata();
         assert.equal(metadata.width, width, url);
-        assert.ok(near(await pixelAt(bytes, width / 2, metadata.height / 4), RED), `${url}: red on top`);
-        assert.ok(near(await pixelAt(bytes, width / 2, (metadata.height * 3) / 4), BLUE), `${url}: blue below`);
+        assert.ok(near(await pixelAt(shown, width / 2, metadata.height / 4), RED), `${url}: red on top`);
+        assert.ok(near(await pixelAt(shown, width / 2, (metadata.height * 3) / 4), BLUE), `${url}: blue below`);
       }
       const variantResponse = await t.app.inject({ method: 'GET', url: creative.variants!.thumb });
       assert.equal(variantResponse.headers['content-type'], 'image/webp');
@@ -121,9 +128,21 @@ for (const backend of databaseBackends) {
       assert.deepEqual(shown, creative);
     });
 
-    test('a truncated JPEG and a JPEG-header polyglot are 415 and leave nothing', async () => {
+    test('a truncated JPEG and a JPEG-header polyglot are 415 and leave nothing; the 415 says why in our words', async () => {
       const photo = await sidewaysPhoneJpeg(400, 200);
       await assertRefused(photo.subarray(0, Math.floor(photo.length * 0.6)), 415, 'unsupported_media_type');
+      const res = await uploadImage(photo.subarray(0, Math.floor(photo.length * 0.6)));
+      assert.equal(res.json().error, 'the image is truncated');
+      // Whole in structure, but its Huffman table is zeros: libvips' words stay out of the answer.
+      const undecodable = await halves(256, 256).jpeg().toBuffer();
+      const table = undecodable.indexOf(Buffer.from([0xff, 0xc4]));
+      undecodable.fill(0, table + 5, table + 21);
+      await assertRefused(undecodable, 415, 'unsupported_media_type');
+      assert.deepEqual((await uploadImage(undecodable)).json(), {
+        error: 'the image does not decode',
+        code: 'unsupported_media_type',
+        field: 'file',
+      });
       const polyglot = Buffer.concat([photo.subarray(0, 20), Buffer.from('<html><script>alert(1)</script></html>\n'.repeat(50))]);
       await assertRefused(polyglot, 415, 'unsupported_media_type');
     });

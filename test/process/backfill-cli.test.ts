@@ -40,7 +40,10 @@ for (const backend of databaseBackends) {
         assert.equal(await cli.exited, 1, cli.stderr());
         const output = cli.logs.map((line) => line.msg).join('\n');
         assert.match(output, /2 creatives to do: 1 done, 1 failed/);
-        assert.match(output, new RegExp(`#${bad} \\./uploads/[0-9a-f-]{36}\\.png: the image does not decode`));
+        assert.match(
+          output,
+          new RegExp(`#${bad} \\./uploads/[0-9a-f-]{36}\\.png: the file is not a JPEG, PNG, GIF or WebP image`),
+        );
         assert.doesNotMatch(output, new RegExp(`#${good} `));
         assert.match(cli.stderr(), new RegExp(`failed #${bad} `), 'without a terminal, each failure as it happens');
         const reopened = await database.open();

@@ -13,10 +13,9 @@ test(
   { skip: !strace && 'strace is not installed' },
   () => {
     const script = `
-      import { Readable } from 'node:stream';
       import { LocalDiskStorage } from ${JSON.stringify(new URL('../../src/creatives/storage/local-disk.ts', import.meta.url).href)};
       const { storage } = await LocalDiskStorage.open(${JSON.stringify(dir)});
-      const object = await storage.put(Readable.from([Buffer.from('bytes')]), 'png');
+      const object = await storage.put(Buffer.from('bytes'), 'png');
       await object.commit();`;
     const traced = spawnSync(
       'strace',

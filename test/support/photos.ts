@@ -74,13 +74,11 @@ export function webpWithMetadata(): Promise<Buffer> {
   return halves(64, 32).webp({ quality: 80 }).withExif(GPS_EXIF).withXmp(XMP).toBuffer();
 }
 
-/** A 30×30 GIF of three frames, red, green then blue, looping forever. */
-export async function animatedGif(): Promise<Buffer> {
-  const side = 30;
-  const frames = [RED, GREEN, BLUE];
-  const strip = await sharp({ create: { width: side, height: side * frames.length, channels: 3, background: RED } })
+/** Frames of `side` × `side`, one of each colour, for an animated encoder. */
+export async function frameStrip(side: number, colours: { r: number; g: number; b: number }[]): Promise<Sharp> {
+  const strip = await sharp({ create: { width: side, height: side * colours.length, channels: 3, background: colours[0]! } })
     .composite(
-      frames.map((colour, i) => ({
+      colours.map((colour, i) => ({
         input: { create: { width: side, height: side, channels: 3, background: colour } },
         left: 0,
         top: i * side,
@@ -89,10 +87,13 @@ export async function animatedGif(): Promise<Buffer> {
     .raw()
     .toBuffer({ resolveWithObject: true });
   return sharp(strip.data, {
-    raw: { width: side, height: side * frames.length, channels: strip.info.channels, pageHeight: side },
-  })
-    .gif({ delay: [100, 100, 100], loop: 0 })
-    .toBuffer();
+    raw: { width: side, height: side * colours.length, channels: strip.info.channels, pageHeight: side },
+  });
+}
+
+/** A 30×30 GIF of three frames, red, green then blue, looping forever. */
+export async function animatedGif(): Promise<Buffer> {
+  return (await frameStrip(30, [RED, GREEN, BLUE])).gif({ delay: [100, 100, 100], loop: 0 }).toBuffer();
 }
 
 /** The RGB of the pixel at (x, y) of an encoded image (fractions rounded down). */

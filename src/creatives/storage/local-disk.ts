@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { isRunning } from '../../platform/process.ts';
 import {
+  bodySize,
   isStoredName,
   nameFromUrl,
   storedUrl,
   type ByteRange,
+  type ObjectBody,
   type PendingObject,
   type Storage,
   type StoredFile,
@@ -39,36 +40,32 @@ export class LocalDiskStorage implements Storage {
     return { storage, swept };
   }
 
-  async put(body: Readable, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
+  async put(body: ObjectBody, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
     const key = `${stem}.${extension}`;
     if (!isStoredName(key)) throw new Error(`not a stored name: "${key}"`);
     const temporary = join(this.directory, temporaryName());
     const discard = () => rm(temporary, { force: true });
-    // flush: the bytes reach the disk before the rename publishes the name.
-    const out = createWriteStream(temporary, { flags: 'wx', flush: true });
     try {
-      await pipeline(body, out);
-      const { size } = await stat(temporary);
-      const commit = async () => {
-        const published = join(this.directory, key);
-        try {
-          await rename(temporary, published);
-          // A rename is durable only once its directory is: without this, a crash could lose the
-          // name of a file whose row is about to be recorded.
-          await syncDirectory(this.directory);
-        } catch (error) {
-          await Promise.all([discard(), rm(published, { force: true })]);
-          throw error;
-        }
-      };
-      return { key, size, commit, discard };
+      // Flushed: the bytes reach the disk before the rename publishes the name.
+      if (Buffer.isBuffer(body)) await writeFile(temporary, body, { flag: 'wx', flush: true });
+      else await copyFlushed(body.path, temporary);
     } catch (error) {
-      // A body that fails at once can reject the pipeline while the file is still being opened:
-      // removing it before the stream has closed would let the open create it afterwards.
-      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await discard();
       throw error;
     }
+    const commit = async () => {
+      const published = join(this.directory, key);
+      try {
+        await rename(temporary, published);
+        // A rename is durable only once its directory is: without this, a crash could lose the
+        // name of a file whose row is about to be recorded.
+        await syncDirectory(this.directory);
+      } catch (error) {
+        await Promise.all([discard(), rm(published, { force: true })]);
+        throw error;
+      }
+    };
+    return { key, size: bodySize(body), commit, discard };
   }
 
   async delete(key: string): Promise<void> {
@@ -136,6 +133,16 @@ export class LocalDiskStorage implements Storage {
       }
     }
     return swept;
+  }
+}
+
+async function copyFlushed(source: string, destination: string): Promise<void> {
+  await copyFile(source, destination, constants.COPYFILE_EXCL);
+  const handle = await open(destination, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

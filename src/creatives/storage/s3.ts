@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { open as openFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
@@ -9,18 +10,20 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { DependencyUnavailable } from '../../platform/dependency-unavailable.ts';
 import {
+  bodySize,
   contentTypeOf,
   FILE_CACHE_CONTROL,
   isStoredName,
   nameFromUrl,
   storedUrl,
   type ByteRange,
+  type ObjectBody,
   type PendingObject,
   type Storage,
   type StoredFile,
@@ -43,12 +46,12 @@ const PENDING = '.pending/';
 /**
  * Creatives as objects in an S3-compatible bucket under `prefix`.
  *
- * `put` streams the body with a multipart upload (lib-storage: parts of 5 MiB, never the whole
- * file in memory) to `<prefix>.pending/<name>`, and `commit` copies it to `<prefix><name>` inside
- * the bucket and deletes the pending object. The object under its final name is therefore written
- * whole (a copy is atomic) or not at all, with no local disk involved, so instances stay stateless.
- * A failed upload aborts its multipart upload; a pending object or multipart upload that a crash
- * left behind is removed by `sweepLeftovers`.
+ * `put` sends the body, whose length is known, in one PUT (a file is streamed from disk) to
+ * `<prefix>.pending/<name>`, and `commit` copies it to `<prefix><name>` inside the bucket and
+ * deletes the pending object. The object under its final name is therefore written whole (a copy
+ * is atomic) or not at all, and instances keep nothing but an upload's temporary files. A pending
+ * object that a crash left behind is removed by `sweepLeftovers`, and so is a multipart upload
+ * that an earlier version (which streamed uploads in 5 MiB parts) left.
  */
 export class S3Storage implements Storage {
   private constructor(
@@ -73,35 +76,28 @@ export class S3Storage implements Storage {
     return storage;
   }
 
-  async put(body: Readable, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
+  async put(body: ObjectBody, extension: string, stem: string = randomUUID()): Promise<PendingObject> {
     const name = `${stem}.${extension}`;
     if (!isStoredName(name)) throw new Error(`not a stored name: "${name}"`);
     const pendingKey = this.prefix + PENDING + name;
-    let size = 0;
-    const counted = body.pipe(
-      new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          done(null, chunk);
-        },
-      }),
-    );
-    // pipe() does not pass errors on: the upload must fail when the client's body does.
-    body.once('error', (error) => counted.destroy(error));
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: pendingKey, Body: counted, ContentType: contentTypeOf(name) },
-      queueSize: 1,
-      leavePartsOnError: false,
-    });
+    const size = bodySize(body);
+    // Opened first, so that a file that cannot be read is our error, not the bucket's.
+    const file = Buffer.isBuffer(body) ? undefined : await openFile(body.path);
     try {
-      await upload.done();
-    } catch (error) {
-      // Unpiped, so that the caller can still read the rest of the body to its end.
-      counted.destroy();
-      // The body's own error is the client's; anything else is the bucket's.
-      if (body.errored) throw body.errored;
-      throw new DependencyUnavailable('storage', { cause: error });
+      // One PUT of a known length, streamed from the file: no part is ever buffered in memory.
+      await this.call((c) =>
+        c.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: pendingKey,
+            Body: Buffer.isBuffer(body) ? body : file!.createReadStream({ autoClose: false }),
+            ContentLength: size,
+            ContentType: contentTypeOf(name),
+          }),
+        ),
+      );
+    } finally {
+      await file?.close();
     }
     const discard = () =>
       this.call((c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: pendingKey }))).then(() => {});

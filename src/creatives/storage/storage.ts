@@ -1,18 +1,23 @@
 import type { Readable } from 'node:stream';
 
 /**
+ * What is stored: bytes in memory (a variant) or a file whose size is known (an original, written
+ * whole by the image processing before it is stored).
+ */
+export type ObjectBody = Buffer | { path: string; size: number };
+
+/**
  * Where creatives' bytes live: files in UPLOAD_DIR, or objects in an S3-compatible bucket.
  *
- * `put` streams a body in under a new key but publishes nothing: the object becomes readable
- * under its key only on `commit()`, so a caller can still refuse the upload (a date that arrives
- * after the file) without a half-accepted object ever being visible.
+ * `put` writes a body under a new key but publishes nothing: the object becomes readable under its
+ * key only on `commit()`, so that an image and its variants are published together, or none.
  */
 export interface Storage {
   /**
-   * Streams `body` to a new object named `<stem>.<extension>` (stem: a new uuid unless given, as
-   * for a variant beside its original); rejects, leaving nothing, if it errors.
+   * Writes `body` to a new object named `<stem>.<extension>` (stem: a new uuid unless given, as
+   * for a variant beside its original); rejects, leaving nothing, if it fails.
    */
-  put(body: Readable, extension: string, stem?: string): Promise<PendingObject>;
+  put(body: ObjectBody, extension: string, stem?: string): Promise<PendingObject>;
   /** Removes a published object; a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   /** The path clients fetch the object from. */
@@ -51,6 +56,8 @@ export interface ByteRange {
   start: number;
   end: number;
 }
+
+export const bodySize = (body: ObjectBody): number => (Buffer.isBuffer(body) ? body.length : body.size);
 
 export const URL_PREFIX = '/uploads/';
 
