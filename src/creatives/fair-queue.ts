@@ -12,6 +12,13 @@ export class FairQueue<Owner> {
 
   constructor(private readonly concurrency: number) {}
 
+  /** Tasks waiting for a slot, all owners together. */
+  get waitingCount(): number {
+    let waiting = 0;
+    for (const state of this.owners.values()) waiting += state.waiting.length;
+    return waiting;
+  }
+
   async run<T>(owner: Owner, task: () => Promise<T>): Promise<T> {
     const state = this.stateOf(owner);
     if (this.running < this.concurrency) this.start(owner);

@@ -100,6 +100,11 @@ export class UploadAdmission {
     return result;
   }
 
+  /** Images waiting for their turn in the fair queue. */
+  get imagesWaiting(): number {
+    return this.imageQueue.waitingCount;
+  }
+
   get maxSeconds(): number {
     return this.settings.maxSeconds;
   }

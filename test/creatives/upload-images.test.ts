@@ -49,15 +49,15 @@ for (const backend of databaseBackends) {
     });
     after(() => t.close());
 
-    const upload = (form: MultipartBody) =>
+    const upload = (form: MultipartBody, as: SignedInUser = asha) =>
       t.app.inject({
         method: 'POST',
         url: '/upload-creative',
-        headers: { ...form.headers, ...asha.headers },
+        headers: { ...form.headers, ...as.headers },
         payload: form.body,
       });
-    const uploadImage = (bytes: Buffer) =>
-      upload(uploadForm(bytes, today(), { filename: 'photo.jpg', contentType: 'image/jpeg' }));
+    const uploadImage = (bytes: Buffer, as?: SignedInUser) =>
+      upload(uploadForm(bytes, today(), { filename: 'photo.jpg', contentType: 'image/jpeg' }), as);
     const fetchFile = async (url: string) => {
       const res = await t.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, url);
@@ -172,11 +172,14 @@ for (const backend of databaseBackends) {
       let most = 0;
       let queued = 0;
       const slots = t.deps.creatives.images.slots;
+      const { admission } = t.deps.creatives;
       const watching = setInterval(() => {
         most = Math.max(most, slots.activeCount);
-        queued = Math.max(queued, slots.pendingCount);
+        queued = Math.max(queued, admission.imagesWaiting);
       }, 1);
-      const answers = await Promise.all(Array.from({ length: 4 }, () => uploadImage(photo)));
+      // Two people, two uploads each: UPLOADS_IN_FLIGHT_PER_USER (2) lets all four in at once.
+      const ravi = await createSignedInUser(t.deps.db, 'Ravi');
+      const answers = await Promise.all([asha, asha, ravi, ravi].map((person) => uploadImage(photo, person)));
       clearInterval(watching);
       assert.deepEqual(
         answers.map((res) => res.statusCode),
