@@ -199,7 +199,7 @@ describe('SMS sender: background delivery with retries', () => {
     assert.deepEqual(attempts, [1, 2]);
     assert.ok(capture.lines.some((line) => line.msg === 'SMS sent' && line.attempt === 3));
     assert.ok(!containsCode(capture.text(), '246810'), capture.text());
-    assert.deepEqual(await smsSends(metrics), { sent: 1 });
+    assert.deepEqual(await smsSends(metrics), { sent: 1, logged: 0, failed: 0 });
   });
 
   test('every attempt failing: exactly SMS_MAX_ATTEMPTS requests, one error logged and counted, never the code', async () => {
@@ -213,7 +213,7 @@ describe('SMS sender: background delivery with retries', () => {
     assert.equal(failed[0]!.to, '+91******3210');
     assert.match(String(failed[0]!.reason), /^Twilio answered 500/);
     assert.ok(!containsCode(capture.text(), '135790'), capture.text());
-    assert.deepEqual(await smsSends(metrics), { failed: 1 });
+    assert.deepEqual(await smsSends(metrics), { sent: 0, logged: 0, failed: 1 });
   });
 
   test('a number Twilio refuses (400) is not retried', async () => {
@@ -262,5 +262,5 @@ test('through the sender, a console code gets one log line, saying logged, not s
     about.map((line) => line.msg),
     ['SMS logged, not sent: SMS_PROVIDER=console is a development provider that only logs it'],
   );
-  assert.deepEqual(await smsSends(metrics), { logged: 1 });
+  assert.deepEqual(await smsSends(metrics), { sent: 0, logged: 1, failed: 0 });
 });

@@ -48,6 +48,8 @@ describe('two instances behind nginx on PostgreSQL, Redis and an S3 bucket', { s
       TRUST_PROXY: '1',
       SMS_PROVIDER: 'console',
       OTP_PER_IP_PER_HOUR: String(OTP_PER_IP_PER_HOUR),
+      // The SIGTERM test's eight workers upload as one person.
+      UPLOADS_IN_FLIGHT_PER_USER: '8',
     };
     // Started together on an empty database.
     [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
