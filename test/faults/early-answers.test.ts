@@ -3,9 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { png } from '../support/images.ts';
 import { uploadForm } from '../support/multipart.ts';
-import { processBackends, signUpThroughApi, UNLIMITED } from '../support/process-backends.ts';
+import { processBackends, signUpThroughApi, startHostileTarget } from '../support/process-backends.ts';
 import { RawConnection, type RawResponse } from '../support/raw-http.ts';
-import { killStrayProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { killStrayProcesses, type ServerProcess } from '../support/server-process.ts';
 import { uniquePhone } from '../support/signup.ts';
 
 // Issue 19: a request answered before its body had arrived left its 408 timer behind, and when it
@@ -32,23 +32,14 @@ function assertNoEscapedError(server: ServerProcess): void {
 for (const backend of processBackends) {
   describe(`requests answered before their bodies arrived, then left (${backend.name})`, { timeout: 120_000 }, () => {
     let server: ServerProcess;
-    let remove: () => Promise<void>;
+    let stop: (() => Promise<void>) | undefined;
     let auth: { authorization: string };
     before(async () => {
-      const store = await backend.create();
-      remove = store.remove;
-      server = await startServerProcess({
-        ...store.env,
-        ...UNLIMITED,
-        SMS_PROVIDER: 'console',
-        REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-        UPLOAD_IDLE_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-      });
+      ({ server, stop } = await startHostileTarget(backend, TIMEOUT_SECONDS));
       auth = await signUpThroughApi(server, uniquePhone());
     });
     after(async () => {
-      await server?.stop();
-      await remove?.();
+      await stop?.();
     });
 
     test('each is answered at once with Connection: close; past every timeout, three times over, the same process serves', async () => {

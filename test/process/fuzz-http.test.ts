@@ -7,9 +7,9 @@ import { CREATIVES_ERROR_CODES } from '../../src/creatives/errors.ts';
 import { ErrorCodeRegistry } from '../../src/platform/http/errors.ts';
 import { png } from '../support/images.ts';
 import { uploadForm } from '../support/multipart.ts';
-import { processBackends, signUpThroughApi, UNLIMITED } from '../support/process-backends.ts';
+import { processBackends, signUpThroughApi, startHostileTarget } from '../support/process-backends.ts';
 import { RawConnection, type RawResponse } from '../support/raw-http.ts';
-import { killStrayProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { killStrayProcesses, type ServerProcess } from '../support/server-process.ts';
 import { uniquePhone } from '../support/signup.ts';
 
 // Issue 19: generated HTTP requests (method, path, headers, body shape, chunking, timing) against
@@ -156,23 +156,14 @@ function assertDocumented(request: GeneratedRequest, response: RawResponse): voi
 for (const backend of processBackends) {
   describe(`generated HTTP requests against a real process (${backend.name})`, { timeout: (FUZZ_SECONDS + 120) * 1000 }, () => {
     let server: ServerProcess;
-    let remove: () => Promise<void>;
+    let stop: (() => Promise<void>) | undefined;
     let authorization: string;
     before(async () => {
-      const store = await backend.create();
-      remove = store.remove;
-      server = await startServerProcess({
-        ...store.env,
-        ...UNLIMITED,
-        SMS_PROVIDER: 'console',
-        REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-        UPLOAD_IDLE_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-      });
+      ({ server, stop } = await startHostileTarget(backend, TIMEOUT_SECONDS));
       ({ authorization } = await signUpThroughApi(server, uniquePhone()));
     });
     after(async () => {
-      await server?.stop();
-      await remove?.();
+      await stop?.();
     });
 
     test(`for ${FUZZ_SECONDS} s: every answer a documented status, every error the JSON error body; the process lives`, async (t) => {

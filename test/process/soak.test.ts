@@ -4,9 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { png } from '../support/images.ts';
 import { uploadForm } from '../support/multipart.ts';
-import { processBackends, signUpThroughApi, UNLIMITED } from '../support/process-backends.ts';
+import { processBackends, signUpThroughApi, startHostileTarget } from '../support/process-backends.ts';
 import { RawConnection } from '../support/raw-http.ts';
-import { killStrayProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { killStrayProcesses, type ServerProcess } from '../support/server-process.ts';
 import { uniquePhone } from '../support/signup.ts';
 
 // Issue 19: nothing a client sends stops the process or leaves a timer or stream behind. Every
@@ -131,22 +131,12 @@ for (const backend of processBackends) {
     { timeout: 240_000 },
     () => {
       let server: ServerProcess;
-      let remove: () => Promise<void>;
+      let stop: (() => Promise<void>) | undefined;
       before(async () => {
-        const store = await backend.create();
-        remove = store.remove;
-        server = await startServerProcess({
-          ...store.env,
-          ...UNLIMITED,
-          SMS_PROVIDER: 'console',
-          MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
-          REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-          UPLOAD_IDLE_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-        });
+        ({ server, stop } = await startHostileTarget(backend, TIMEOUT_SECONDS, { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) }));
       });
       after(async () => {
-        await server?.stop();
-        await remove?.();
+        await stop?.();
       });
 
       test('the same process answers /readyz and a signup, upload and feed; no 5xx, no escaped error, RSS back down', async (t) => {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { tempDir, TEST_DATABASE_URL, TEST_REDIS_URL } from './backends.ts';
 import { migratedDataDir } from './embedded.ts';
 import { createPostgresDatabase } from './postgres.ts';
-import type { ServerProcess } from './server-process.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
 
 /** What a server process under test keeps its data in: a fresh store of one kind, and its removal. */
 export interface ProcessBackend {
@@ -84,4 +84,34 @@ export async function signUpThroughApi(server: ServerProcess, phone: string): Pr
   if (verified.status !== 200) throw new Error(`verifying: ${verified.status} ${await verified.text()}`);
   const { token } = (await verified.json()) as { token: string };
   return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * A server process on a fresh store of `backend`, for hostile clients: every limit out of the way,
+ * codes in its log, and body timeouts of `timeoutSeconds`. `stop()` ends it and removes the store.
+ */
+export async function startHostileTarget(
+  backend: ProcessBackend,
+  timeoutSeconds: number,
+  env: Record<string, string> = {},
+): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
+  const store = await backend.create();
+  const server = await startServerProcess({
+    ...store.env,
+    ...UNLIMITED,
+    SMS_PROVIDER: 'console',
+    REQUEST_TIMEOUT_SECONDS: String(timeoutSeconds),
+    UPLOAD_IDLE_TIMEOUT_SECONDS: String(timeoutSeconds),
+    ...env,
+  }).catch(async (error: unknown) => {
+    await store.remove();
+    throw error;
+  });
+  return {
+    server,
+    async stop() {
+      await server.stop();
+      await store.remove();
+    },
+  };
 }
